@@ -1,0 +1,1 @@
+"""Read and verify Vietnam's chip citizen ID card (CCCD) over PC/SC."""

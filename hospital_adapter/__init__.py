@@ -1,0 +1,1 @@
+"""Turn a verified identity into a hospital visit: BHYT lookup, HIS registration, store."""

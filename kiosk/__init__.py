@@ -1,0 +1,1 @@
+"""The hospital check-in kiosk."""

@@ -1,0 +1,1 @@
+"""Virtual cards, readers and hospital services for tests and demos."""
