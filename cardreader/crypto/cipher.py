@@ -7,6 +7,7 @@ AES is CBC with AES-CMAC truncated to 8 bytes.
 from __future__ import annotations
 
 import enum
+from typing import Any
 
 from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 from cryptography.hazmat.primitives import cmac
@@ -40,7 +41,7 @@ def _tdes_key(key: bytes) -> bytes:
     raise ValueError(f"a DES key has 8, 16 or 24 bytes, not {len(key)}")
 
 
-def _cipher(alg: BlockCipher, key: bytes, mode: modes.Mode) -> Cipher[modes.Mode]:
+def _cipher(alg: BlockCipher, key: bytes, mode: modes.CBC | modes.ECB) -> Cipher[Any]:
     if alg is BlockCipher.TDES:
         return Cipher(TripleDES(_tdes_key(key)), mode)
     return Cipher(algorithms.AES(key), mode)

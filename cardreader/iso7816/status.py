@@ -59,7 +59,7 @@ def check_status(sw: int) -> None:
     """Raise the exception for ``sw`` unless it is 9000."""
     if sw == StatusWord.SUCCESS:
         return
-    if sw >> 8 == SW1_WRONG_LE:
-        raise WrongLengthError(sw, describe(sw))
+    if sw >> 8 in (SW1_WRONG_LE, SW1_WRONG_LENGTH_CLASS):
+        raise WrongLengthError(sw, f"card returned {sw:04X} ({describe(sw)})")
     cls = _EXCEPTIONS.get(sw, StatusWordError)
     raise cls(sw, f"card returned {sw:04X} ({describe(sw)})")

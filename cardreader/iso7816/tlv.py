@@ -96,10 +96,16 @@ def _decode_length(data: bytes, pos: int) -> tuple[int, int]:
     return int.from_bytes(data[pos : pos + count], "big"), pos + count
 
 
-def decode_one(data: bytes) -> tuple[Tlv, bytes]:
-    """Decode the first data object of ``data``; return it and the bytes after it."""
+def decode_header(data: bytes) -> tuple[int, int, int]:
+    """Tag, header size and value length of the object starting ``data`` (value may be absent)."""
     tag, pos = _decode_tag(data, 0)
     length, pos = _decode_length(data, pos)
+    return tag, pos, length
+
+
+def decode_one(data: bytes) -> tuple[Tlv, bytes]:
+    """Decode the first data object of ``data``; return it and the bytes after it."""
+    tag, pos, length = decode_header(data)
     end = pos + length
     if end > len(data):
         raise ParseError(f"length {length} of tag {tag:X} exceeds the {len(data) - pos} bytes left")
