@@ -65,7 +65,7 @@ _CAM_IV_INPUT = b"\xff" * BlockCipher.AES.block_size
 
 
 class RandomSource(Protocol):
-    """Where nonces and ephemeral keys come from; :mod:`secrets` satisfies it."""
+    """Where nonces and ephemeral keys come from; the :mod:`secrets` module satisfies it."""
 
     def token_bytes(self, nbytes: int) -> bytes: ...
 
@@ -154,6 +154,11 @@ class PaceGroup(abc.ABC):
     def public_key_tag(self) -> PublicKeyTag:
         """Tag of the public key inside a public key data object (§9.4)."""
 
+    @property
+    @abc.abstractmethod
+    def public_key_size(self) -> int:
+        """The largest encoded public key in octets (to choose short or extended APDUs)."""
+
     @abc.abstractmethod
     def public_key(self, private_key: int) -> bytes:
         """The encoded public key of ``private_key`` over the current generator."""
@@ -199,6 +204,10 @@ class EcPaceGroup(PaceGroup):
     @property
     def public_key_tag(self) -> PublicKeyTag:
         return PublicKeyTag.EC_PUBLIC_POINT
+
+    @property
+    def public_key_size(self) -> int:
+        return 1 + 2 * self.curve.field_bytes
 
     def public_key(self, private_key: int) -> bytes:
         return self.curve.encode_point(_finite(self.curve.multiply(private_key, self.curve.g)))
@@ -248,6 +257,10 @@ class DhPaceGroup(PaceGroup):
     @property
     def public_key_tag(self) -> PublicKeyTag:
         return PublicKeyTag.DH_PUBLIC_VALUE
+
+    @property
+    def public_key_size(self) -> int:
+        return self.group.element_bytes
 
     def public_key(self, private_key: int) -> bytes:
         return self.group.encode_public(self.group.power(self.group.g, private_key))
