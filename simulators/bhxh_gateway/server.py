@@ -1,0 +1,442 @@
+"""A simulated BHXH gateway: a real HTTP server on 127.0.0.1 (DOMAIN.md §3).
+
+Same endpoints, fields and result codes as the real one, with configurable latency,
+scripted faults (101/100/500 answers, HTTP 500, 401 token expiry, hangs, connection
+resets), an outage switch and a rate limit. It validates requests on its own terms, so
+tests check the client against an independent model rather than a mirror of it.
+"""
+
+from __future__ import annotations
+
+import collections
+import enum
+import hashlib
+import json
+import secrets
+import socket
+import struct
+import threading
+import time
+import unicodedata
+import urllib.parse
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+
+from simulators.bhxh_gateway.dataset import Dataset, InsuranceRecord
+
+TOKEN_PATH = "/api/token/take"
+LOOKUP_PATH = "/api/egw/KQNhanLichSuKCB2024"
+CONTROL_PATH = "/_sim/control"
+MAX_BODY = 64 * 1024
+DEFAULT_ACCOUNTS = {"kiosk": "kiosk-password"}
+"""The simulator's own test account; real credentials never live in the repository."""
+
+_NOTES = {
+    "000": "Thẻ còn giá trị sử dụng",
+    "001": "Thẻ do BHXH Bộ Quốc Phòng quản lý",
+    "002": "Thẻ do BHXH Bộ Công An quản lý",
+    "003": "Thẻ cũ hết giá trị sử dụng, được cấp thẻ mới",
+    "004": "Thẻ cũ còn giá trị sử dụng, được cấp thẻ mới",
+    "010": "Thẻ hết giá trị sử dụng",
+    "050": "Không tìm thấy thông tin thẻ",
+    "051": "Mã thẻ không đúng",
+    "052": "Mã tỉnh cấp thẻ không đúng",
+    "053": "Mã quyền lợi thẻ không đúng",
+    "054": "Họ tên cán bộ không hợp lệ",
+    "055": "Số CCCD cán bộ không hợp lệ",
+    "060": "Họ tên không đúng",
+    "061": "Họ tên không đúng (sai dấu)",
+    "070": "Ngày sinh không đúng",
+    "080": "Giới tính không đúng",
+    "090": "Nơi đăng ký KCB ban đầu không đúng",
+    "100": "Lỗi khi lấy dữ liệu số thẻ",
+    "101": "Lỗi server",
+    "110": "Thẻ đã thu hồi",
+    "120": "Thẻ đã báo giảm",
+    "121": "Thẻ đã báo giảm (chuyển ngoại tỉnh)",
+    "122": "Thẻ đã báo giảm (chuyển nội tỉnh)",
+    "123": "Thẻ đã báo giảm (thay đổi thông tin)",
+    "124": "Thẻ đã báo giảm (tạm dừng)",
+    "130": "Trẻ em dưới 6 tuổi không có thẻ",
+    "205": "Lỗi tham số",
+    "401": "Lỗi xác thực",
+    "500": "Lỗi không xác định",
+}
+
+
+class Fault(enum.Enum):
+    """What to do to the next request(s) instead of answering normally."""
+
+    RESET = "reset"
+    """Close the connection with a TCP RST, no answer."""
+    HANG = "hang"
+    """Sleep ``hang_s`` before answering (the client should time out first)."""
+    HTTP_500 = "http500"
+    """HTTP 500 with an HTML body."""
+    CODE_100 = "100"
+    CODE_101 = "101"
+    CODE_500 = "500"
+    """HTTP 200 with ``maKetQua`` 100/101/500."""
+    TOKEN_EXPIRED = "401"
+    """Forget every token first, so the request is refused with 401."""
+    GARBAGE = "garbage"
+    """HTTP 200 with a body that is not JSON."""
+
+
+@dataclass
+class _Token:
+    id_token: str
+    username: str
+    expires_at: datetime
+
+
+@dataclass
+class Stats:
+    """Counters the tests read: requests received per endpoint, faults served."""
+
+    token_takes: int = 0
+    lookups: int = 0
+    faults_served: int = 0
+    lookup_bodies: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _fold(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
+def _strip_marks(name: str) -> str:
+    decomposed = unicodedata.normalize("NFD", _fold(name).replace("đ", "d"))
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def _ddmmyyyy(d: date | None) -> str | None:
+    return None if d is None else d.strftime("%d/%m/%Y")
+
+
+class GatewaySimulator:
+    """The gateway's state and rules, independent of sockets."""
+
+    def __init__(
+        self,
+        dataset: Dataset,
+        accounts: dict[str, str] | None = None,
+        token_lifetime: timedelta = timedelta(hours=1),
+    ) -> None:
+        self.dataset = dataset
+        self.accounts = dict(accounts or DEFAULT_ACCOUNTS)
+        self.token_lifetime = token_lifetime
+        self.latency = 0.0
+        self.hang_s = 5.0
+        self.down = False
+        self.rate_limit: tuple[int, float] | None = None
+        self.stats = Stats()
+        self._lock = threading.Lock()
+        self._tokens: dict[str, _Token] = {}
+        self._faults: collections.deque[Fault] = collections.deque()
+        self._recent: collections.deque[float] = collections.deque()
+
+    def inject(self, fault: Fault, count: int = 1) -> None:
+        """Serve ``fault`` to the next ``count`` lookup requests."""
+        with self._lock:
+            self._faults.extend([fault] * count)
+
+    def expire_tokens(self) -> None:
+        """Forget every issued token, as when tokens expire or the IP lock changes."""
+        with self._lock:
+            self._tokens.clear()
+
+    def next_fault(self) -> Fault | None:
+        with self._lock:
+            if self.down:
+                return Fault.RESET
+            if not self._faults:
+                return None
+            self.stats.faults_served += 1
+            return self._faults.popleft()
+
+    def rate_limited(self) -> bool:
+        if self.rate_limit is None:
+            return False
+        limit, window = self.rate_limit
+        now = time.monotonic()
+        with self._lock:
+            while self._recent and self._recent[0] <= now - window:
+                self._recent.popleft()
+            if len(self._recent) >= limit:
+                return True
+            self._recent.append(now)
+            return False
+
+    def take_token(self, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        with self._lock:
+            self.stats.token_takes += 1
+            password = self.accounts.get(form.get("username", ""))
+            expected = None if password is None else hashlib.md5(password.encode()).hexdigest()
+            if expected is None or form.get("password") != expected:
+                return 401, {"maKetQua": "401", "ghiChu": _NOTES["401"]}
+            access, id_token = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
+            expires = datetime.now(UTC) + self.token_lifetime
+            self._tokens[access] = _Token(id_token, form["username"], expires)
+        # The real gateway writes seven fractional digits (DOMAIN.md §3).
+        expires_in = f"{expires:%Y-%m-%dT%H:%M:%S}.{expires.microsecond:06d}0Z"
+        api_key = {
+            "access_token": access,
+            "id_token": id_token,
+            "token_type": "Bearer",
+            "username": form["username"],
+            "expires_in": expires_in,
+        }
+        return 200, {"maKetQua": "200", "APIKey": api_key}
+
+    def _token_ok(self, params: dict[str, str]) -> bool:
+        with self._lock:
+            token = self._tokens.get(params.get("token", ""))
+            password = self.accounts.get(params.get("username", ""), "")
+            return (
+                token is not None
+                and token.expires_at > datetime.now(UTC)
+                and token.id_token == params.get("id_token")
+                and token.username == params.get("username")
+                and hashlib.md5(password.encode()).hexdigest() == params.get("password")
+            )
+
+    def lookup(self, params: dict[str, str], body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        with self._lock:
+            self.stats.lookups += 1
+            self.stats.lookup_bodies.append(body)
+        if not self._token_ok(params):
+            return 401, {"maKetQua": "401", "ghiChu": _NOTES["401"]}
+        code, record = self._match(body)
+        return 200, _answer(code, record)
+
+    def _match(self, body: dict[str, Any]) -> tuple[str, InsuranceRecord | None]:
+        fields = {k: body.get(k) for k in ("maThe", "hoTen", "ngaySinh", "hoTenCb", "cccdCb")}
+        if not all(isinstance(v, str) for v in fields.values()):
+            return "205", None
+        values: dict[str, str] = {k: str(v) for k, v in fields.items()}
+        if not values["hoTenCb"].strip():
+            return "054", None
+        if not (values["cccdCb"].isdigit() and len(values["cccdCb"]) == 12):
+            return "055", None
+        card, name, birth = values["maThe"], values["hoTen"], values["ngaySinh"]
+        if not name.strip() or not birth:
+            return "205", None
+        record, code = self._find(card)
+        if record is None:
+            return code, None
+        if _fold(name) != _fold(record.person.full_name):
+            same_letters = _strip_marks(name) == _strip_marks(record.person.full_name)
+            return ("061" if same_letters else "060"), None
+        dob = record.person.date_of_birth
+        if birth not in (dob.strftime("%d/%m/%Y"), str(dob.year)):
+            return "070", None
+        return record.scenario.outcome, record
+
+    def _find(self, card: str) -> tuple[InsuranceRecord | None, str]:
+        if card.isdigit() and len(card) == 12:
+            return self.dataset.by_id(card), "050"
+        if card.isdigit() and len(card) == 10:
+            return self.dataset.by_bhxh(card), "050"
+        if len(card) != 15 or not card[:2].isalpha() or not card[2:].isdigit():
+            return None, "051"
+        record = self.dataset.by_card(card)
+        if record is not None:
+            return record, "000"
+        record = self.dataset.by_bhxh(card[5:])
+        if record is None:
+            return None, "050"
+        if card[3:5] != record.card_number[3:5]:
+            return None, "052"
+        if card[2] != record.card_number[2]:
+            return None, "053"
+        return None, "051"
+
+
+def _answer(code: str, record: InsuranceRecord | None) -> dict[str, Any]:
+    answer: dict[str, Any] = {"maKetQua": code, "ghiChu": _NOTES.get(code, "")}
+    if record is None or code == "130":
+        return answer
+    person = record.person
+    answer |= {
+        "maThe": record.card_number,
+        "hoTen": person.full_name,
+        "ngaySinh": _ddmmyyyy(person.date_of_birth),
+        "gioiTinh": person.sex,
+        "diaChi": record.address,
+        "maDKBD": record.facility,
+        "cqBHXH": f"BHXH tỉnh {record.card_number[3:5]}",
+        "gtTheTu": _ddmmyyyy(record.valid_from),
+        "gtTheDen": _ddmmyyyy(record.valid_to),
+        "maKV": "",
+        "ngayDu5Nam": _ddmmyyyy(date(record.valid_from.year + 5, 1, 1)),
+        "maSoBHXH": record.bhxh_number,
+        "maTheCu": None,
+        "maTheMoi": record.new_card_number or None,
+        "gtTheTuMoi": _ddmmyyyy(record.new_valid_from),
+        "gtTheDenMoi": _ddmmyyyy(record.new_valid_to),
+        "maDKBDMoi": record.facility if record.new_card_number else None,
+        "tenDKBDMoi": f"Trạm y tế {record.facility}" if record.new_card_number else None,
+    }
+    return answer
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silent: requests carry personal data."""
+
+    def do_POST(self) -> None:
+        sim = self.server.simulator
+        url = urllib.parse.urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY:
+            self._send(413, {"maKetQua": "205"})
+            return
+        raw = self.rfile.read(length)
+        if url.path == CONTROL_PATH:
+            self._control(raw)
+            return
+        if sim.latency:
+            time.sleep(sim.latency)
+        if sim.rate_limited():
+            self._send(429, {"maKetQua": "429", "ghiChu": "Quá số lần gọi cho phép"})
+            return
+        if url.path == TOKEN_PATH:
+            if sim.down:
+                self._reset()
+                return
+            form = dict(urllib.parse.parse_qsl(raw.decode("utf-8", "replace")))
+            self._send(*sim.take_token(form))
+        elif url.path == LOOKUP_PATH:
+            self._lookup(sim, url.query, raw)
+        else:
+            self._send(404, {"maKetQua": "404"})
+
+    def _lookup(self, sim: GatewaySimulator, query: str, raw: bytes) -> None:
+        fault = sim.next_fault()
+        if fault is Fault.RESET:
+            self._reset()
+            return
+        if fault is Fault.HANG:
+            time.sleep(sim.hang_s)
+        elif fault is Fault.HTTP_500:
+            self._send_raw(500, b"<html>Internal Server Error</html>", "text/html")
+            return
+        elif fault is Fault.GARBAGE:
+            self._send_raw(200, b"<html>maintenance</html>", "text/html")
+            return
+        elif fault in (Fault.CODE_100, Fault.CODE_101, Fault.CODE_500):
+            self._send(200, {"maKetQua": fault.value, "ghiChu": _NOTES[fault.value]})
+            return
+        elif fault is Fault.TOKEN_EXPIRED:
+            sim.expire_tokens()
+        try:
+            body = json.loads(raw)
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            body = None
+        if not isinstance(body, dict):
+            self._send(200, {"maKetQua": "205", "ghiChu": _NOTES["205"]})
+            return
+        self._send(*sim.lookup(dict(urllib.parse.parse_qsl(query)), body))
+
+    def _control(self, raw: bytes) -> None:
+        """``POST /_sim/control`` ``{"inject": "reset", "count": 2, "latency": 0.5,
+        "down": true, "expire_tokens": true}``: drive a simulator running in another process."""
+        sim = self.server.simulator
+        try:
+            command = json.loads(raw)
+            if "inject" in command:
+                sim.inject(Fault(command["inject"]), int(command.get("count", 1)))
+            if "latency" in command:
+                sim.latency = float(command["latency"])
+            if "down" in command:
+                sim.down = bool(command["down"])
+            if command.get("expire_tokens"):
+                sim.expire_tokens()
+        except (ValueError, TypeError, KeyError) as exc:
+            self._send(400, {"error": str(exc)})
+            return
+        self._send(200, {"ok": True})
+
+    def _send(self, status: int, payload: dict[str, Any]) -> None:
+        self._send_raw(status, json.dumps(payload, ensure_ascii=False).encode(), "application/json")
+
+    def _send_raw(self, status: int, body: bytes, content_type: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", f"{content_type}; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _reset(self) -> None:
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.close_connection = True
+        self.connection.close()
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Silent: clients that time out and hang up are part of the simulation."""
+
+    def __init__(self, address: tuple[str, int], simulator: GatewaySimulator) -> None:
+        self.simulator = simulator
+        super().__init__(address, _Handler)
+
+
+class RunningGateway:
+    """A simulated gateway serving on a background thread; use as a context manager."""
+
+    def __init__(self, simulator: GatewaySimulator, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.simulator = simulator
+        self._server = _Server((host, port), simulator)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), name="bhxh-gateway-sim", daemon=True
+        )
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> RunningGateway:
+        """Start serving (once; later calls do nothing)."""
+        if self._thread.ident is None:
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()
+
+    def __enter__(self) -> RunningGateway:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def serve(
+    dataset: Dataset | None = None,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    accounts: dict[str, str] | None = None,
+    token_lifetime: timedelta = timedelta(hours=1),
+) -> RunningGateway:
+    """Start a simulated gateway on ``host:port`` (0: a free port) and return it running."""
+    simulator = GatewaySimulator(dataset or Dataset.generated(), accounts, token_lifetime)
+    return RunningGateway(simulator, host, port).start()

@@ -1,0 +1,59 @@
+"""Fixtures: a simulated BHXH gateway on a free port, clients pointed at it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from hospital_adapter.config import GatewayAccount, GatewaySettings
+from hospital_adapter.gateway import GatewayClient, LookupQuery
+from hospital_adapter.identity import BirthDate
+from simulators.bhxh_gateway import (
+    DEFAULT_ACCOUNTS,
+    Dataset,
+    InsuranceRecord,
+    RunningGateway,
+    serve,
+)
+
+STAFF_NAME = "Trần Thị Bình"
+STAFF_ID = "079190000001"
+ACCOUNT = GatewayAccount("kiosk", DEFAULT_ACCOUNTS["kiosk"], STAFF_NAME, STAFF_ID)
+
+
+@pytest.fixture(scope="session")
+def dataset() -> Dataset:
+    return Dataset.generated()
+
+
+@pytest.fixture
+def gateway(dataset: Dataset) -> Iterator[RunningGateway]:
+    with serve(dataset) as running:
+        yield running
+
+
+ClientFactory = Callable[..., GatewayClient]
+
+
+@pytest.fixture
+def make_client(gateway: RunningGateway) -> Iterator[ClientFactory]:
+    clients: list[GatewayClient] = []
+
+    def make(account: GatewayAccount = ACCOUNT, **settings: Any) -> GatewayClient:
+        base = GatewaySettings(url=gateway.url, timeout_s=2.0, backoff_s=0.01, cache_ttl_s=60)
+        client = GatewayClient(replace(base, **settings), account)
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.close()
+
+
+def query_for(record: InsuranceRecord, *, by: str = "id") -> LookupQuery:
+    person = record.person
+    key = {"id": person.id_number, "card": record.card_number, "bhxh": record.bhxh_number}[by]
+    return LookupQuery(key, person.full_name, BirthDate.of(person.date_of_birth))
