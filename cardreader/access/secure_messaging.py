@@ -110,8 +110,16 @@ def protect_command(session: SecureMessagingSession, command: CommandApdu) -> Co
     if command.ne is not None:
         body += encode(SmTag.LE, encode_le(command.ne, extended))
     body += encode(SmTag.MAC, session.mac(header + body))
-    ne = EXTENDED_MAX_NE if extended or len(body) > 255 else SHORT_MAX_NE
+    fits_short = protected_response_length(command.ne or 0, session.cipher) <= SHORT_MAX_NE
+    ne = SHORT_MAX_NE if fits_short and not extended else EXTENDED_MAX_NE
     return CommandApdu(cla, command.ins, command.p1, command.p2, body, ne)
+
+
+def protected_response_length(plain: int, cipher: BlockCipher) -> int:
+    """Largest protected response to a command expecting ``plain`` bytes (§9.8.5)."""
+    cryptogram = (plain // cipher.block_size + 1) * cipher.block_size if plain else 0
+    do87 = len(encode(SmTag.CRYPTOGRAM, bytes(cryptogram + 1))) if plain else 0
+    return do87 + len(encode(SmTag.STATUS, bytes(2))) + len(encode(SmTag.MAC, bytes(MAC_LENGTH)))
 
 
 def unprotect_response(session: SecureMessagingSession, response: ResponseApdu) -> ResponseApdu:

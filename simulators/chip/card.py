@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from cardreader.access.bac import BacKeys
+from cardreader.access.secure_messaging import protected_response_length
 from cardreader.crypto.cipher import BlockCipher, decrypt_cbc, encrypt_cbc, retail_mac
 from cardreader.crypto.kdf import KdfCounter, KeyAlgorithm, derive_key
 from cardreader.errors import ParseError
@@ -196,13 +197,22 @@ class EmrtdChip(ApduCard):
         if not self._readable(fid):
             return b"", Sw.SECURITY_NOT_SATISFIED
         length = ne or 256
-        if length > self.config.max_le or (length > 256 and not self.config.extended_length):
+        if length > min(self.config.max_le, self._response_limit()):
             return b"", Sw.WRONG_LENGTH
         content = self.config.files[fid]
         if offset > len(content):
             return b"", Sw.WRONG_P1P2
         chunk = content[offset : offset + length]
         return chunk, Sw.OK if len(chunk) == length else Sw.END_OF_FILE
+
+    def _response_limit(self) -> int:
+        """The most plain bytes one response can carry on this link (short: 256 on the wire)."""
+        if self.config.extended_length:
+            return 65536
+        if self.sm is None:
+            return 256
+        cipher = self.sm.alg.cipher
+        return max(n for n in range(257) if protected_response_length(n, cipher) <= 256)
 
     def _read_binary(self, command: CommandApdu) -> tuple[bytes, int]:
         if command.p1 & 0x80:
