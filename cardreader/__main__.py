@@ -1,0 +1,3 @@
+from cardreader.cli import main
+
+main()

@@ -1,0 +1,228 @@
+"""The ``cccd`` command line: list readers, read a chip, send raw APDUs.
+
+Exit codes: 0 success, 2 usage or I/O error, 4 reader or card error, 5 access denied.
+Nothing personal is logged; raw files and JSON are written only where the user asks.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from cardreader.access.credentials import (
+    Credentials,
+    MrzKey,
+    credentials_from_id,
+    credentials_from_qr,
+)
+from cardreader.errors import AccessDeniedError, CardError, ParseError, TransportError
+from cardreader.files.ids import Ef
+from cardreader.log import TRAFFIC
+from cardreader.mrz import parse_mrz
+from cardreader.qr import parse_cccd_qr, parse_ddmmyyyy
+from cardreader.read import CardRead, read_card
+from cardreader.transport import pcsc
+
+EXIT_USAGE = 2
+EXIT_CARD = 4
+EXIT_ACCESS = 5
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+@contextmanager
+def _card_errors() -> Iterator[None]:
+    """Turn library errors into a one-line message and an exit code."""
+    try:
+        yield
+    except AccessDeniedError as exc:
+        _fail(f"the chip could not be opened: {exc.reason}", EXIT_ACCESS)
+    except TransportError as exc:
+        _fail(str(exc), EXIT_CARD)
+    except ParseError as exc:
+        _fail(str(exc), EXIT_USAGE)
+    except CardError as exc:
+        _fail(str(exc), EXIT_CARD)
+
+
+@click.group()
+@click.option("-v", "--verbose", count=True, help="More log output (-v info, -vv debug).")
+@click.option(
+    "--traffic",
+    is_flag=True,
+    help="Log raw APDUs (TRAFFIC level). Never on real people's cards in production.",
+)
+def main(verbose: int, traffic: bool) -> None:
+    """Read and verify Vietnam's chip citizen ID card (CCCD)."""
+    level = (
+        TRAFFIC if traffic else {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
+    )
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+
+
+@main.command()
+def readers() -> None:
+    """List the PC/SC readers."""
+    with _card_errors():
+        names = pcsc.list_readers()
+    if not names:
+        click.echo("no reader found", err=True)
+    for name in names:
+        click.echo(name)
+
+
+def _pick_reader(name: str | None) -> str:
+    names = pcsc.list_readers()
+    if not names:
+        _fail("no PC/SC reader is connected", EXIT_CARD)
+    if name is None:
+        return names[0]
+    matches = [n for n in names if name == n] or [n for n in names if name.lower() in n.lower()]
+    if not matches:
+        _fail(f"no reader matches {name!r}; readers: {', '.join(names)}", EXIT_CARD)
+    return matches[0]
+
+
+def _credentials(
+    can: str | None,
+    mrz: str | None,
+    id_number: str | None,
+    dob: str | None,
+    issued: str | None,
+    qr: str | None,
+) -> Credentials:
+    if qr is not None:
+        payload = Path(qr[1:]).read_bytes() if qr.startswith("@") else qr
+        return credentials_from_qr(parse_cccd_qr(payload))
+    if id_number is not None:
+        born = parse_ddmmyyyy(dob) if dob else None
+        issue = parse_ddmmyyyy(issued) if issued else None
+        return credentials_from_id(id_number, born, issue)
+    keys: tuple[MrzKey, ...] = ()
+    if mrz is not None:
+        parts = mrz.split(",")
+        keys = (MrzKey(*parts),) if len(parts) == 3 else (MrzKey.from_mrz(parse_mrz(mrz)),)
+    return Credentials(can=can, mrz_keys=keys)
+
+
+def summary(read: CardRead) -> dict[str, Any]:
+    """What a read did, without personal data: access method, files and sizes."""
+    access = read.access
+    return {
+        "access": {
+            "method": access.method.value,
+            "protocol": access.protocol,
+            "password": access.password,
+            "parameter_id": access.parameter_id,
+            "pace_offered": access.pace_offered,
+            "downgraded": access.downgraded,
+            "fallback_reason": access.fallback_reason,
+            "attempts": list(access.attempts),
+        },
+        "files": {ef.file_name: len(data) for ef, data in read.files.items()},
+        "absent": [ef.file_name for ef in read.absent],
+        "denied": [ef.file_name for ef in read.denied],
+    }
+
+
+def save_files(read: CardRead, out: Path) -> None:
+    """Write each raw EF as ``EF_COM.bin``, ``DG1.bin``, … ``EF_SOD.bin`` in ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    if read.card_access is not None:
+        (out / Ef.CARD_ACCESS.file_name).write_bytes(read.card_access)
+    for ef, data in read.files.items():
+        (out / ef.file_name).write_bytes(data)
+
+
+@main.command()
+@click.option("--reader", "reader_name", help="Reader name or part of it (default: the first).")
+@click.option("--can", help="Card access number: 6 digits (the last 6 of the ID number).")
+@click.option("--mrz", help="The MRZ text, or DOCNUMBER,YYMMDD-birth,YYMMDD-expiry.")
+@click.option(
+    "--id",
+    "id_number",
+    help="12-digit ID number (gives the CAN; with --dob and --issued also BAC keys).",
+)
+@click.option("--dob", help="Date of birth ddMMyyyy, with --id for BAC.")
+@click.option("--issued", help="Date of issue ddMMyyyy, with --id for BAC.")
+@click.option("--qr", help="The front QR payload, or @FILE holding it.")
+@click.option(
+    "--out", type=click.Path(file_okay=False, path_type=Path), help="Save the raw EF files here."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary.")
+@click.option("--no-bac", is_flag=True, help="Refuse to fall back to BAC.")
+@click.option(
+    "--timeout", default=10.0, show_default=True, help="Seconds per APDU before giving up."
+)
+def read(
+    reader_name: str | None,
+    can: str | None,
+    mrz: str | None,
+    id_number: str | None,
+    dob: str | None,
+    issued: str | None,
+    qr: str | None,
+    out: Path | None,
+    as_json: bool,
+    no_bac: bool,
+    timeout: float,
+) -> None:
+    """Open the chip (PACE first, BAC fallback) and read its files."""
+    if not any((can, mrz, id_number, qr)):
+        raise click.UsageError("give --can, --mrz, --id or --qr to open the chip")
+    with _card_errors():
+        credentials = _credentials(can, mrz, id_number, dob, issued, qr)
+        name = _pick_reader(reader_name)
+
+        def progress(ef: Ef, done: int, total: int) -> None:
+            if not as_json and total:
+                click.echo(
+                    f"\r{ef.file_name:12} {100 * done // total:3d}%", nl=done == total, err=True
+                )
+
+        with pcsc.PcscTransport.connect(name, transmit_timeout=timeout) as transport:
+            result = read_card(transport, credentials, allow_bac=not no_bac, progress=progress)
+    if out is not None:
+        try:
+            save_files(result, out)
+        except OSError as exc:
+            _fail(f"cannot save the files in {out}: {exc.strerror}", EXIT_USAGE)
+    info = summary(result)
+    if as_json:
+        click.echo(json.dumps(info, indent=2, ensure_ascii=False))
+        return
+    access = info["access"]
+    click.echo(f"Opened with {access['protocol']} ({access['password']})")
+    if result.access.downgraded:
+        click.echo(
+            f"WARNING: downgraded to BAC although the chip offers PACE: {access['fallback_reason']}"
+        )
+    for file_name, size in info["files"].items():
+        click.echo(f"  {file_name:16} {size:6d} bytes")
+    for ef in result.denied:
+        click.echo(f"  {ef.file_name:16} refused by the chip (needs Terminal Authentication)")
+
+
+@main.command()
+@click.option("--reader", "reader_name", help="Reader name or part of it (default: the first).")
+@click.argument("apdus", nargs=-1, required=True)
+def apdu(reader_name: str | None, apdus: tuple[str, ...]) -> None:
+    """Send raw command APDUs (hex) in plain and print the responses (debugging)."""
+    try:
+        commands = [bytes.fromhex(a) for a in apdus]
+    except ValueError as exc:
+        raise click.UsageError(f"APDUs must be hex: {exc}") from exc
+    with _card_errors(), pcsc.PcscTransport.connect(_pick_reader(reader_name)) as transport:
+        for command in commands:
+            response = transport.transmit(command)
+            click.echo(f"> {command.hex().upper()}\n< {response.hex().upper()}")
