@@ -1,0 +1,425 @@
+"""The embedded store: SQLite in WAL mode through sqlite-utils (DESIGN.md, "Storage").
+
+One check-in is one ``BEGIN IMMEDIATE`` transaction: the department's ticket counter, the
+check-in row, its outbox message and its audit entry are committed together or not at all,
+so a process killed mid-check-in loses nothing committed and leaves nothing half-written,
+and processes sharing the file get unique ticket numbers.
+
+Delivery is at-least-once with an idempotency key: a worker *claims* due messages by
+pushing their ``next_attempt_at`` forward by a lease, sends them, then marks them delivered;
+a worker that dies leaves the lease to expire. Receivers deduplicate on the key (HL7
+MSH-10, FHIR identifier), which makes the effect exactly once.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import logging
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from hospital_adapter.errors import StoreError
+from hospital_adapter.gateway.wire import CoverageCard
+from hospital_adapter.identity import PatientIdentity
+from hospital_adapter.store.audit import GENESIS, AuditEntry, link, verify_chain
+from hospital_adapter.store.crypto import StoreCrypto
+from hospital_adapter.visit import VIETNAM_TIME, InsuranceStatus, Visit, VisitRequest, utc_now
+
+log = logging.getLogger(__name__)
+
+BUSY_TIMEOUT_S = 30.0
+
+
+class OutboxStatus(enum.StrEnum):
+    """Values of ``outbox.status``."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True)
+class OutboxMessage:
+    """A registration waiting for delivery; ``key`` is its idempotency key."""
+
+    key: str
+    visit: Visit
+    attempts: int
+
+
+@dataclass(frozen=True)
+class CheckInSummary:
+    """A check-in without personal data, for listings."""
+
+    checkin_id: str
+    service_date: date
+    department: str
+    ticket: int
+    arrived_at: datetime
+    visit_kind: str
+    insurance_status: str
+    insurance_code: str
+    registration: str
+
+
+_SCHEMA = {
+    "tickets": (
+        {"department": str, "service_date": str, "last": int},
+        ("department", "service_date"),
+    ),
+    "checkins": (
+        {
+            "id": str,
+            "service_date": str,
+            "department": str,
+            "ticket": int,
+            "arrived_at": str,
+            "visit_kind": str,
+            "priority": str,
+            "insurance_status": str,
+            "insurance_code": str,
+            "subject": str,
+            "personal": bytes,
+        },
+        "id",
+    ),
+    "outbox": (
+        {
+            "key": str,
+            "checkin_id": str,
+            "payload": bytes,
+            "status": str,
+            "attempts": int,
+            "next_attempt_at": float,
+            "last_error": str,
+            "delivered_at": str,
+        },
+        "key",
+    ),
+    "audit": (
+        {
+            "seq": int,
+            "at": str,
+            "action": str,
+            "subject": str,
+            "detail": str,
+            "prev_hash": str,
+            "hash": str,
+        },
+        "seq",
+    ),
+}
+
+
+class Store:
+    """Check-ins, ticket numbers, the outbox and the audit log in one SQLite file.
+
+    Thread-safe (one connection behind a lock); open one per process.
+    """
+
+    def __init__(self, path: str | Path, master_key: bytes) -> None:
+        self._crypto = StoreCrypto(master_key)
+        self._lock = threading.RLock()
+        try:
+            conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, check_same_thread=False)
+            self._db = Database(conn)
+            self._db.enable_wal()
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            with self._transaction():
+                for name, (columns, pk) in _SCHEMA.items():
+                    self._db.table(name).create(
+                        columns,
+                        pk=pk,
+                        not_null=set(columns) - {"delivered_at", "last_error"},
+                        if_not_exists=True,
+                    )
+                self._db.execute(
+                    "CREATE INDEX IF NOT EXISTS outbox_due ON outbox(status, next_attempt_at)"
+                )
+                self._db.execute(
+                    "CREATE INDEX IF NOT EXISTS checkins_day ON checkins(service_date, department)"
+                )
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the store {path}: {exc}") from None
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """``BEGIN IMMEDIATE`` ... ``COMMIT``: takes the write lock up front so that
+        concurrent processes queue on the busy timeout instead of failing on upgrade."""
+        with self._lock:
+            conn = self._db.conn
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise StoreError(f"store busy or unavailable: {exc}") from None
+            try:
+                yield
+            except BaseException:
+                conn.rollback()
+                raise
+            try:
+                conn.commit()
+            except sqlite3.Error as exc:
+                conn.rollback()
+                raise StoreError(f"commit failed: {exc}") from None
+
+    def _audit(self, now: datetime, action: str, subject: str, detail: str) -> None:
+        row = self._db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+        seq, prev = (1, GENESIS) if row is None else (row[0] + 1, row[1])
+        at = now.isoformat()
+        digest = link(self._crypto.chain_mac, prev, seq, at, action, subject, detail)
+        self._db.execute(
+            "INSERT INTO audit (seq, at, action, subject, detail, prev_hash, hash)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (seq, at, action, subject, detail, prev, digest),
+        )
+
+    def check_in(
+        self,
+        request: VisitRequest,
+        insurance_status: InsuranceStatus,
+        *,
+        insurance_code: str = "",
+        coverage: CoverageCard | None = None,
+        now: datetime | None = None,
+    ) -> Visit:
+        """Number, record and queue one check-in atomically; return the stored visit."""
+        now = now or utc_now()
+        service_date = now.astimezone(VIETNAM_TIME).date()
+        checkin_id = uuid.uuid4().hex
+        subject = self._crypto.pseudonym(request.identity.id_number)
+        try:
+            with self._transaction():
+                (ticket,) = self._db.execute(
+                    "INSERT INTO tickets (department, service_date, last) VALUES (?, ?, 1)"
+                    " ON CONFLICT (department, service_date) DO UPDATE SET last = last + 1"
+                    " RETURNING last",
+                    (request.department, service_date.isoformat()),
+                ).fetchone()
+                visit = Visit(
+                    checkin_id=checkin_id,
+                    identity=request.identity,
+                    department=request.department,
+                    ticket=ticket,
+                    service_date=service_date,
+                    arrived_at=now,
+                    visit_kind=request.visit_kind,
+                    priority=request.priority,
+                    insurance_status=insurance_status,
+                    insurance_code=insurance_code,
+                    coverage=coverage,
+                )
+                payload = json.dumps(visit.to_dict(), ensure_ascii=False).encode()
+                self._db.table("checkins").insert(
+                    {
+                        "id": checkin_id,
+                        "service_date": service_date.isoformat(),
+                        "department": request.department,
+                        "ticket": ticket,
+                        "arrived_at": now.isoformat(),
+                        "visit_kind": request.visit_kind.value,
+                        "priority": request.priority.value,
+                        "insurance_status": insurance_status.value,
+                        "insurance_code": insurance_code,
+                        "subject": subject,
+                        "personal": self._crypto.seal(payload, b"checkins/" + checkin_id.encode()),
+                    }
+                )
+                self._db.table("outbox").insert(
+                    {
+                        "key": visit.message_id,
+                        "checkin_id": checkin_id,
+                        "payload": self._crypto.seal(payload, b"outbox/" + checkin_id.encode()),
+                        "status": OutboxStatus.PENDING,
+                        "attempts": 0,
+                        "next_attempt_at": now.timestamp(),
+                        "last_error": None,
+                        "delivered_at": None,
+                    }
+                )
+                detail = (
+                    f"department={request.department} ticket={ticket}"
+                    f" insurance={insurance_status.value}"
+                )
+                self._audit(now, "checkin", subject, detail)
+        except sqlite3.Error as exc:
+            raise StoreError(f"check-in not recorded: {exc}") from None
+        log.info("check-in recorded: department %s ticket %d", request.department, ticket)
+        return visit
+
+    def claim_due(self, now: datetime, lease: timedelta, limit: int = 50) -> list[OutboxMessage]:
+        """Pending messages due by ``now``, leased to the caller for ``lease``."""
+        with self._transaction():
+            rows = self._db.execute(
+                "SELECT key, checkin_id, payload, attempts FROM outbox"
+                " WHERE status = ? AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?",
+                (OutboxStatus.PENDING, now.timestamp(), limit),
+            ).fetchall()
+            self._db.conn.executemany(
+                "UPDATE outbox SET next_attempt_at = ? WHERE key = ?",
+                [((now + lease).timestamp(), row[0]) for row in rows],
+            )
+        return [
+            OutboxMessage(key, self._open_visit(payload, b"outbox/" + cid.encode()), attempts)
+            for key, cid, payload, attempts in rows
+        ]
+
+    def _open_visit(self, blob: bytes, context: bytes) -> Visit:
+        try:
+            return Visit.from_dict(json.loads(self._crypto.open(blob, context)))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise StoreError(f"stored visit cannot be read: {exc}") from None
+
+    def mark_delivered(self, key: str, now: datetime | None = None) -> None:
+        now = now or utc_now()
+        with self._transaction():
+            subject = self._subject_of(key)
+            self._db.execute(
+                "UPDATE outbox SET status = ?, attempts = attempts + 1, delivered_at = ?,"
+                " last_error = NULL WHERE key = ?",
+                (OutboxStatus.DELIVERED, now.isoformat(), key),
+            )
+            self._audit(now, "delivered", subject, f"message={key}")
+
+    def mark_failed(
+        self, key: str, error: str, retry_at: datetime | None, now: datetime | None = None
+    ) -> None:
+        """Record a failed attempt: retry at ``retry_at``, or reject for good if ``None``.
+
+        ``error`` must hold no personal data (the package's error messages never do).
+        """
+        now = now or utc_now()
+        status = OutboxStatus.PENDING if retry_at is not None else OutboxStatus.REJECTED
+        with self._transaction():
+            subject = self._subject_of(key)
+            self._db.execute(
+                "UPDATE outbox SET status = ?, attempts = attempts + 1, last_error = ?,"
+                " next_attempt_at = ? WHERE key = ?",
+                (status, error[:500], (retry_at or now).timestamp(), key),
+            )
+            if status == OutboxStatus.REJECTED:
+                self._audit(now, "rejected", subject, f"message={key} error={error[:200]}")
+
+    def _subject_of(self, key: str) -> str:
+        row = self._db.execute(
+            "SELECT c.subject FROM outbox o JOIN checkins c ON c.id = o.checkin_id WHERE o.key = ?",
+            (key,),
+        ).fetchone()
+        if row is None:
+            raise StoreError(f"no outbox message {key}")
+        return str(row[0])
+
+    def retry_rejected(self, now: datetime | None = None) -> int:
+        """Put rejected messages back in the queue (after the HIS or the data was fixed)."""
+        now = now or utc_now()
+        with self._transaction():
+            count = self._db.execute(
+                "UPDATE outbox SET status = ?, next_attempt_at = ? WHERE status = ?",
+                (OutboxStatus.PENDING, now.timestamp(), OutboxStatus.REJECTED),
+            ).rowcount
+            if count:
+                self._audit(now, "retry", "", f"messages={count}")
+        return count
+
+    def outbox_counts(self) -> dict[str, int]:
+        """Number of messages per status (``pending``, ``delivered``, ``rejected``)."""
+        with self._lock:
+            rows = self._db.execute("SELECT status, count(*) FROM outbox GROUP BY status")
+            counts = {status.value: 0 for status in OutboxStatus}
+            counts.update({status: n for status, n in rows})
+        return counts
+
+    def registration_status(self, checkin_id: str) -> str:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT status FROM outbox WHERE checkin_id = ?", (checkin_id,)
+            ).fetchone()
+        if row is None:
+            raise StoreError(f"no check-in {checkin_id}")
+        return str(row[0])
+
+    def checkins(self, service_date: date | None = None) -> list[CheckInSummary]:
+        """Check-ins of one day (all days if ``None``), in ticket order, without personal data."""
+        where, params = (
+            ("WHERE c.service_date = ?", [service_date.isoformat()]) if service_date else ("", [])
+        )
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT c.id, c.service_date, c.department, c.ticket, c.arrived_at, c.visit_kind,"
+                " c.insurance_status, c.insurance_code, o.status FROM checkins c"
+                f" JOIN outbox o ON o.checkin_id = c.id {where}"
+                " ORDER BY c.service_date, c.department, c.ticket",
+                params,
+            ).fetchall()
+        return [
+            CheckInSummary(
+                r[0],
+                date.fromisoformat(r[1]),
+                r[2],
+                r[3],
+                datetime.fromisoformat(r[4]),
+                r[5],
+                r[6],
+                r[7],
+                r[8],
+            )
+            for r in rows
+        ]
+
+    def visit(self, checkin_id: str) -> Visit:
+        """The full visit, personal data decrypted (for the counter and XML0)."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT personal FROM checkins WHERE id = ?", (checkin_id,)
+            ).fetchone()
+        if row is None:
+            raise StoreError(f"no check-in {checkin_id}")
+        return self._open_visit(row[0], b"checkins/" + checkin_id.encode())
+
+    def identity_pseudonym(self, identity: PatientIdentity) -> str:
+        return self._crypto.pseudonym(identity.id_number)
+
+    def audit_entries(self) -> Iterator[AuditEntry]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT seq, at, action, subject, detail, prev_hash, hash FROM audit ORDER BY seq"
+            ).fetchall()
+        return (AuditEntry(*row) for row in rows)
+
+    def verify_audit(self) -> int:
+        """Check the audit chain; return its length or raise :class:`AuditChainError`."""
+        return verify_chain(self._crypto.chain_mac, self.audit_entries())
+
+    def purge(self, retention_days: int, now: datetime | None = None) -> int:
+        """Delete check-ins older than ``retention_days`` whose registration is settled
+        (delivered or rejected); undelivered ones are kept. Returns the number deleted."""
+        now = now or utc_now()
+        cutoff = (now.astimezone(VIETNAM_TIME).date() - timedelta(days=retention_days)).isoformat()
+        with self._transaction():
+            ids = [
+                row[0]
+                for row in self._db.execute(
+                    "SELECT c.id FROM checkins c JOIN outbox o ON o.checkin_id = c.id"
+                    " WHERE c.service_date < ? AND o.status != ?",
+                    (cutoff, OutboxStatus.PENDING),
+                )
+            ]
+            self._db.conn.executemany(
+                "DELETE FROM outbox WHERE checkin_id = ?", [(i,) for i in ids]
+            )
+            self._db.conn.executemany("DELETE FROM checkins WHERE id = ?", [(i,) for i in ids])
+            self._db.execute("DELETE FROM tickets WHERE service_date < ?", (cutoff,))
+            self._audit(now, "purge", "", f"before={cutoff} checkins={len(ids)}")
+        return len(ids)
