@@ -151,7 +151,15 @@ def walk(data: bytes, max_depth: int = MAX_DEPTH) -> list[tuple[int, Tlv]]:
 
 
 def encode_tag(tag: int) -> bytes:
-    return tag.to_bytes(max(1, (tag.bit_length() + 7) // 8), "big")
+    """The bytes of ``tag``; :class:`ValueError` unless it is a well-formed BER tag."""
+    raw = tag.to_bytes(max(1, (tag.bit_length() + 7) // 8), "big")
+    try:
+        _, size = _decode_tag(raw, 0)
+    except ParseError as exc:
+        raise ValueError(f"{tag:X} is not a BER tag: {exc}") from exc
+    if size != len(raw):
+        raise ValueError(f"{tag:X} is not a BER tag")
+    return raw
 
 
 def encode_length(length: int) -> bytes:
