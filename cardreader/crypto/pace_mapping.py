@@ -107,16 +107,18 @@ def pseudo_random_function(s: bytes, t: bytes, alg: KeyAlgorithm, modulus: int) 
 def ec_point_encoding(curve: Curve, t: int) -> Point:
     """``f_G(t)``: a field element to a curve point (ICAO 9303-11 Appendix B, [BCIMRT2010]).
 
-    Defined for ``p ≡ 3 (mod 4)``; the result is multiplied by the cofactor.
+    Defined for ``p ≡ 3 (mod 4)`` and ``t ∉ {0, ±1}`` (where ``α + α²`` has no inverse;
+    ``R_p(s,t)`` hits them with negligible probability); the result is multiplied by the
+    cofactor.
     """
     p, a, b = curve.p, curve.a, curve.b
     if p % 4 != 3:
         raise UnsupportedProtocolError(
             f"the Integrated Mapping needs p ≡ 3 mod 4, which {curve.name} does not have"
         )
-    if t % p == 0:
-        raise ValueError("f_G is not defined for t = 0")
     alpha = -(t * t) % p
+    if alpha * (1 + alpha) % p == 0:
+        raise ValueError("f_G is not defined for t = 0 or t = ±1")
     x2 = -b * (1 + alpha + alpha * alpha) * pow(a * (alpha + alpha * alpha), p - 2, p) % p
     x3 = alpha * x2 % p
     h2 = (pow(x2, 3, p) + a * x2 + b) % p
