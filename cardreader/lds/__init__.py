@@ -1,0 +1,1 @@
+"""Logical Data Structure parsers: bytes of an EF in, frozen dataclasses out (ICAO 9303-10)."""

@@ -1,0 +1,1 @@
+"""Proving what the chip says: passive, chip and active authentication, and the report."""

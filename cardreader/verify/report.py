@@ -1,0 +1,109 @@
+"""The verification report: one entry per check and an overall verdict.
+
+A check passes only when something was proven; what could not be decided is UNKNOWN
+(e.g. no trust anchor for the chain), what the card or library does not offer is
+NOT_SUPPORTED. The verdict follows issue #3: VERIFIED only when integrity and genuineness
+are proven; INVALID when any proof fails; UNTRUSTED when every proof that could be made
+holds but the chain to a CSCA is unknown.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class CheckStatus(enum.Enum):
+    """Outcome of one check."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+    NOT_SUPPORTED = "not-supported"
+
+
+class CheckKind(enum.Enum):
+    """What a check proves; each kind's role in the verdict is fixed here."""
+
+    ACCESS = "access"
+    """How the chip was opened; a PACE → BAC downgrade is reported, not fatal."""
+    DG_HASH = "dg-hash"
+    SOD_SIGNED_ATTRIBUTES = "sod-signed-attributes"
+    SOD_SIGNATURE = "sod-signature"
+    DS_CERTIFICATE = "ds-certificate"
+    """Validity period and key usage of the Document Signer certificate."""
+    CHAIN = "chain"
+    """DS → CSCA from the trust store."""
+    CRL = "crl"
+    COUNTRY = "country"
+    CHIP_AUTHENTICATION = "chip-authentication"
+    ACTIVE_AUTHENTICATION = "active-authentication"
+
+
+class Verdict(enum.Enum):
+    """The overall result, with the CLI exit code of ``cccd verify``."""
+
+    VERIFIED = 0
+    INVALID = 1
+    UNTRUSTED = 3
+
+    @property
+    def exit_code(self) -> int:
+        return self.value
+
+
+_GENUINENESS = (CheckKind.CHIP_AUTHENTICATION, CheckKind.ACTIVE_AUTHENTICATION)
+"""At least one of these must pass to prove the chip is not a clone (ICAO 9303-11 §6)."""
+_INTEGRITY = (
+    CheckKind.DG_HASH,
+    CheckKind.SOD_SIGNED_ATTRIBUTES,
+    CheckKind.SOD_SIGNATURE,
+    CheckKind.DS_CERTIFICATE,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One check: what, its subject (e.g. ``DG2``), the outcome and a reason a person reads."""
+
+    kind: CheckKind
+    status: CheckStatus
+    reason: str
+    subject: str = ""
+
+    @property
+    def title(self) -> str:
+        return f"{self.kind.value} {self.subject}".strip()
+
+
+@dataclass(frozen=True, slots=True)
+class VerificationReport:
+    """All checks made on one document, in the order they were made."""
+
+    checks: tuple[Check, ...]
+    genuineness_required: bool = True
+    """Offline verification of saved files cannot run CA or AA: set False there."""
+
+    def of_kind(self, kind: CheckKind) -> tuple[Check, ...]:
+        return tuple(check for check in self.checks if check.kind is kind)
+
+    @property
+    def verdict(self) -> Verdict:
+        """VERIFIED / INVALID / UNTRUSTED by the rules in the module docstring."""
+        if any(check.status is CheckStatus.FAILED for check in self.checks):
+            return Verdict.INVALID
+        required = [*_INTEGRITY, CheckKind.CHAIN]
+        if not all(self._all_passed(kind) for kind in required):
+            return Verdict.UNTRUSTED
+        if self.genuineness_required and not any(
+            check.status is CheckStatus.PASSED
+            for kind in _GENUINENESS
+            for check in self.of_kind(kind)
+        ):
+            return Verdict.UNTRUSTED
+        return Verdict.VERIFIED
+
+    def _all_passed(self, kind: CheckKind) -> bool:
+        """At least one check of ``kind`` and every one of them passed."""
+        checks = self.of_kind(kind)
+        return bool(checks) and all(check.status is CheckStatus.PASSED for check in checks)
