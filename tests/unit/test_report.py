@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cardreader.verify.report import Check, CheckKind, CheckStatus, VerificationReport, Verdict
+from cardreader.verify.report import Check, CheckKind, CheckStatus, Verdict, VerificationReport
 
 P, F, U = CheckStatus.PASSED, CheckStatus.FAILED, CheckStatus.UNKNOWN
 
