@@ -1,0 +1,74 @@
+"""Test-suite wide options and the PC/SC client isolation.
+
+- ``--reader NAME`` opts in to the tests marked ``hardware`` (a physical reader through
+  the system pcscd); without it they are skipped.
+- Without ``--reader``, the whole test process talks PC/SC only to the private pcscd
+  that ``tests/e2e/conftest.py`` starts: libpcsclite reads ``PCSCLITE_CSOCK_NAME`` once,
+  at the first PC/SC call of the process, so it is set here, before any test runs, to
+  the socket path that daemon will use. A stray PC/SC call from a unit test then gets
+  "service not available" instead of touching the machine's pcscd and its readers.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+PCSCD_WORKDIR = pytest.StashKey[Path]()
+"""Directory for the session's private pcscd (socket, reader.conf, log)."""
+
+_SOCKET_NAME = "pcscd.comm"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--reader",
+        metavar="NAME",
+        default=None,
+        help="run the opt-in hardware tests against the physical PC/SC reader NAME "
+        "(through the system pcscd; the simulated pcsc tests are skipped then)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("--reader"):
+        return  # hardware run: use the system pcscd
+    # Short path: AF_UNIX socket paths are limited to 107 bytes.
+    workdir = Path(tempfile.mkdtemp(prefix="cccd-pcscd-"))
+    config.stash[PCSCD_WORKDIR] = workdir
+    os.environ["PCSCLITE_CSOCK_NAME"] = str(workdir / _SOCKET_NAME)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    workdir = config.stash.get(PCSCD_WORKDIR, None)
+    if workdir is not None:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    reader = config.getoption("--reader")
+    if reader:
+        skip_pcsc = pytest.mark.skip(
+            reason="--reader uses the system pcscd; run the simulated pcsc tests without it"
+        )
+        for item in items:
+            if "pcsc" in item.keywords:
+                item.add_marker(skip_pcsc)
+        return
+    skip_hardware = pytest.mark.skip(reason="needs a physical reader: pass --reader NAME")
+    for item in items:
+        if "hardware" in item.keywords:
+            item.add_marker(skip_hardware)
+
+
+@pytest.fixture(scope="session")
+def reader_name(pytestconfig: pytest.Config) -> str:
+    """The physical reader given with ``--reader`` (hardware tests only)."""
+    name = pytestconfig.getoption("--reader")
+    if not name:
+        pytest.skip("needs a physical reader: pass --reader NAME")
+    return str(name)
