@@ -1,52 +1,82 @@
-# Set-up and checks for a fresh Debian machine: `make run`, `make test`, `make bench`.
+# Build, check and demo targets. `make test` is what CI runs (through .ci/run).
 SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := test
+MAKEFLAGS += --no-builtin-rules
+
+# Debian packages the project needs at run and build time (pyscard builds from source).
+# Later features add theirs here (fonts, Qt libraries, ...).
+APT_PACKAGES := pcscd vsmartcard-vpcd libpcsclite-dev swig pkg-config gcc python3-dev python3-venv
+
+# Optional dependency groups of pyproject.toml installed into .venv, space-separated.
+EXTRAS := dev
+
 PYTHON ?= python3
 VENV := .venv
-PY := $(VENV)/bin/python
-EXTRAS := dev
-# Debian packages the project needs (PCSC-NOTES.md: --no-install-recommends matters).
-APT_PACKAGES := pcscd vsmartcard-vpcd libpcsclite-dev swig pkg-config gcc python3-dev python3-venv
-SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.stamp
+PYTEST_ARGS ?=
+
+comma := ,
+empty :=
+space := $(empty) $(empty)
+EXTRAS_SPEC := $(subst $(space),$(comma),$(strip $(EXTRAS)))
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 .PHONY: deps venv lint typecheck contracts pytest test run bench clean
 
+## deps: install the missing Debian packages (apt-get only if something is missing)
 deps:
-	@missing=""; for pkg in $(APT_PACKAGES); do \
-	  dpkg -s "$$pkg" >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
-	if [ -n "$$missing" ]; then \
-	  echo "installing Debian packages:$$missing"; \
-	  $(SUDO) apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	@command -v dpkg >/dev/null || { echo "make deps: needs Debian/Ubuntu (dpkg); install by hand: $(APT_PACKAGES)" >&2; exit 1; }
+	@missing=""; \
+	for pkg in $(APT_PACKAGES); do \
+	  dpkg -s "$$pkg" 2>/dev/null | grep -x 'Status: install ok installed' >/dev/null || missing="$$missing $$pkg"; \
+	done; \
+	if [ -z "$$missing" ]; then \
+	  echo "deps: all Debian packages installed"; \
+	else \
+	  echo "deps: installing$$missing"; \
+	  $(SUDO) apt-get update; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
 	fi
 
-$(VENV)/.stamp: pyproject.toml
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[$(EXTRAS)]'
-	@touch $@
+## venv: create .venv and install the project editable with $(EXTRAS)
+venv: $(STAMP)
 
-venv: deps $(VENV)/.stamp
+$(STAMP): pyproject.toml Makefile | deps
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -e '.[$(EXTRAS_SPEC)]'
+	touch $@
 
-lint: venv
-	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check .
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
-typecheck: venv
-	$(VENV)/bin/mypy
+typecheck: $(STAMP)
+	$(BIN)/mypy
 
-contracts: venv
-	$(VENV)/bin/lint-imports
+contracts: $(STAMP)
+	$(BIN)/lint-imports
 
-pytest: venv
-	$(PY) -m pytest -q
+# Exit code 5 (no tests collected) fails like any other non-zero code, with a word why.
+pytest: $(STAMP)
+	@rc=0; $(BIN)/pytest $(PYTEST_ARGS) || rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest: no tests were collected (exit 5)" >&2; fi; \
+	exit $$rc
 
-test: lint typecheck contracts pytest
+## test: everything CI checks
+test: deps venv lint typecheck contracts pytest
 
-run: venv
-	$(PY) -m simulators demo
+## run: the demo (a private pcscd, a virtual card, the kiosk flow)
+run: deps venv
+	$(BIN)/python -m simulators demo
 
-bench: venv
-	@for script in bench/*.py; do echo "== $$script"; $(PY) "$$script" || exit 1; done
+## bench: run every bench/*.py script
+bench: $(STAMP)
+	@shopt -s nullglob; scripts=(bench/*.py); \
+	if [ $${#scripts[@]} -eq 0 ]; then echo "bench: no scripts in bench/"; exit 0; fi; \
+	for script in "$${scripts[@]}"; do echo "== $$script"; $(BIN)/python "$$script"; done
 
+## clean: remove the virtual environment and tool caches
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache
