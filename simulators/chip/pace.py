@@ -32,7 +32,7 @@ from cardreader.crypto.pace_mapping import (
 )
 from cardreader.errors import ParseError
 from cardreader.iso7816 import tlv
-from cardreader.iso7816.apdu import CommandApdu, ResponseApdu
+from cardreader.iso7816.apdu import CommandApdu, Ins, ResponseApdu
 
 SessionKeys = tuple[KeyAlgorithm, bytes, bytes]
 """``(algorithm, KS_enc, KS_mac)`` once PACE succeeded."""
@@ -51,11 +51,6 @@ class Sw(enum.IntEnum):
     REFERENCED_DATA_NOT_FOUND = 0x6A88
     WRONG_P1P2 = 0x6B00
     INS_NOT_SUPPORTED = 0x6D00
-
-
-class Ins(enum.IntEnum):
-    MSE = 0x22
-    GENERAL_AUTHENTICATE = 0x86
 
 
 MSE_SET_AT = (0xC1, 0xA4)
@@ -145,12 +140,17 @@ class Offer:
         arcs = tuple(int(arc) for arc in self.oid.split("."))
         if arcs[: len(ID_PACE_ARCS)] != ID_PACE_ARCS or len(arcs) != len(ID_PACE_ARCS) + 2:
             raise ValueError(f"{self.oid} is not a PACE protocol")
+        if arcs[-2] not in FAMILIES or arcs[-1] not in CIPHERS:
+            raise ValueError(f"{self.oid} is not a PACE protocol")
         ec, mapping = FAMILIES[arcs[-2]]
         algorithm = CIPHERS[arcs[-1]]
         if mapping is Mapping.CHIP_AUTHENTICATION and algorithm is KeyAlgorithm.TDES:
             raise ValueError("PACE-CAM has no 3DES variant")
-        if isinstance(standardized_domain_parameters(self.parameter_id), Curve) != ec:
+        params = standardized_domain_parameters(self.parameter_id)
+        if isinstance(params, Curve) != ec:
             raise ValueError(f"{self.oid} does not fit domain parameters {self.parameter_id}")
+        if isinstance(params, Curve) and mapping is Mapping.INTEGRATED and params.p % 4 != 3:
+            raise ValueError(f"the Integrated Mapping is not defined on {params.name}")
         object.__setattr__(self, "ec", ec)
         object.__setattr__(self, "mapping", mapping)
         object.__setattr__(self, "algorithm", algorithm)

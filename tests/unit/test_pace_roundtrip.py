@@ -130,9 +130,16 @@ def test_im_aes256_on_every_domain_parameter_it_supports(parameter_id: int) -> N
 
 
 def test_im_is_not_defined_on_p224() -> None:
+    """Table 12: secp224r1 cannot be used with the Integrated Mapping (p ≢ 3 mod 4)."""
     oid = _oid(KeyAgreement.ECDH, PaceMapping.INTEGRATED, KeyAlgorithm.AES_128)
+    with pytest.raises(ValueError, match="not defined"):
+        Offer(oid, Id.SECP224R1)
+    chip = ChipPace([Offer(oid, Id.SECP256R1)], can=CAN)
+    transport = ChipTransport(chip)
+    info = PaceInfo(PACE_PROTOCOLS[oid], 2, Id.SECP224R1)
     with pytest.raises(UnsupportedProtocolError):
-        _run(oid, Id.SECP224R1, PacePassword.from_can(CAN))
+        perform_pace(transport, PacePassword.from_can(CAN), info, parameter_id_in_mse=False)
+    assert transport.commands == []
 
 
 @pytest.mark.parametrize("password_kind", ["CAN", "MRZ"])
