@@ -7,6 +7,8 @@ parameters and for every standardized domain parameter with GM-AES-128.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from cardreader.access.credentials import MrzKey
@@ -24,6 +26,8 @@ from cardreader.crypto.domain_params import standardized_domain_parameters
 from cardreader.crypto.ec import Curve
 from cardreader.crypto.kdf import KeyAlgorithm
 from cardreader.errors import AccessDeniedError, UnsupportedProtocolError
+from cardreader.iso7816 import tlv
+from cardreader.iso7816.apdu import CommandApdu, ResponseApdu
 from simulators.chip.pace import ChipPace, Offer
 
 MRZ = MrzKey("123456789", "900101", "300101")
@@ -269,3 +273,78 @@ def test_session_keys_feed_secure_messaging() -> None:
     channel = result.secure_messaging(ChipTransport(chip))
     assert isinstance(channel, SecureMessagingTransport)
     assert channel.session.ssc == 0
+
+
+# -- a chip that misbehaves ----------------------------------------------------------------
+
+
+class TamperingTransport(ChipTransport):
+    """Rewrites the chip's answer to the command with index ``step``."""
+
+    def __init__(self, chip: ChipPace, step: int, rewrite: Callable[[bytes, bytes], bytes]) -> None:
+        super().__init__(chip)
+        self.step = step
+        self.rewrite = rewrite
+
+    def transmit(self, apdu: bytes) -> bytes:
+        response = super().transmit(apdu)
+        if len(self.commands) - 1 == self.step:
+            return self.rewrite(apdu, response)
+        return response
+
+
+def _echo_terminal_key(command: bytes, response: bytes) -> bytes:
+    objects = tlv.decode_single(CommandApdu.decode(command).data).value
+    return tlv.encode(0x7C, b"\x84" + objects[1:]) + response[-2:]
+
+
+def _flip_last_data_byte(command: bytes, response: bytes) -> bytes:
+    """Pushes a point off the curve, or spoils a token."""
+    return response[:-3] + bytes([response[-3] ^ 1]) + response[-2:]
+
+
+@pytest.mark.parametrize(
+    ("step", "rewrite", "reason"),
+    [
+        (2, _flip_last_data_byte, "invalid key or mapping"),
+        (3, _echo_terminal_key, "echoed the terminal's ephemeral key"),
+        (3, _flip_last_data_byte, "invalid key or mapping"),
+        (4, _flip_last_data_byte, "token does not verify"),
+    ],
+    ids=["mapping-key-off-curve", "echoed-key", "ephemeral-key-off-curve", "bad-token"],
+)
+def test_reader_rejects_a_misbehaving_chip(
+    step: int, rewrite: Callable[[bytes, bytes], bytes], reason: str
+) -> None:
+    oid = _oid(KeyAgreement.ECDH, PaceMapping.GENERIC, KeyAlgorithm.AES_128)
+    chip = ChipPace([Offer(oid, Id.BRAINPOOL_P256R1)], can=CAN)
+    info = PaceInfo(PACE_PROTOCOLS[oid], 2, Id.BRAINPOOL_P256R1)
+    with pytest.raises(AccessDeniedError, match=reason):
+        perform_pace(
+            TamperingTransport(chip, step, rewrite),
+            PacePassword.from_can(CAN),
+            info,
+            parameter_id_in_mse=False,
+        )
+
+
+def _sw(response: bytes) -> int:
+    return ResponseApdu.decode(response).sw
+
+
+def test_chip_state_machine_refuses_out_of_order_commands() -> None:
+    oid = _oid(KeyAgreement.ECDH, PaceMapping.GENERIC, KeyAlgorithm.AES_128)
+    chip = ChipPace([Offer(oid, Id.BRAINPOOL_P256R1)], can=CAN)
+    mse = "0022C1A40F800A04007F00070202040202830102"
+    assert _sw(chip.process(bytes.fromhex("10860000027C0000"))) == 0x6985  # GA before MSE
+    assert _sw(chip.process(bytes.fromhex("0022C1A6" + mse[8:]))) == 0x6B00  # wrong P1-P2
+    assert _sw(chip.process(bytes.fromhex(mse[:-2] + "01"))) == 0x6A88  # no MRZ password
+    assert _sw(chip.process(bytes.fromhex(mse.replace("040202", "040302")))) == 0x6A80
+    assert _sw(chip.process(bytes.fromhex(mse))) == 0x9000
+    assert _sw(chip.process(bytes.fromhex("00860000027C0000"))) == 0x6A80  # chain bit missing
+    assert _sw(chip.process(bytes.fromhex("10860000027C0000"))) == 0x6985  # run was reset
+    assert _sw(chip.process(bytes.fromhex(mse))) == 0x9000
+    assert _sw(chip.process(bytes.fromhex("10860000037C0100"))) == 0x6A80  # broken TLV
+    assert _sw(chip.process(bytes.fromhex("00B0000000"))) == 0x6D00
+    assert _sw(chip.process(b"\x00\x86")) == 0x6A80
+    assert chip.session_keys is None
