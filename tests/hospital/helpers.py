@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
+
+from hospital_adapter.gateway import CoverageCard
 from hospital_adapter.identity import BirthDate, PatientIdentity, Sex
-from hospital_adapter.visit import Priority, VisitKind, VisitRequest
+from hospital_adapter.visit import InsuranceStatus, Priority, Visit, VisitKind, VisitRequest
 from simulators.bhxh_gateway import InsuranceRecord, Person
 
 KEY = bytes(range(32))
@@ -27,3 +30,28 @@ def request_for(
 ) -> VisitRequest:
     person = record.person if isinstance(record, InsuranceRecord) else record
     return VisitRequest(identity_of(person), department, kind, Priority.NONE)
+
+
+def sample_visit(*, insured: bool = True, coverage: bool = True) -> Visit:
+    """A fixed visit with awkward characters in the name and address."""
+    return Visit(
+        checkin_id="0123456789abcdef0123456789abcdef",
+        identity=PatientIdentity(
+            id_number="079185001234",
+            full_name="Nguyễn Thị Hoa",
+            date_of_birth=BirthDate(1985, 3, 7),
+            sex=Sex.FEMALE,
+            address="12 Lê Lợi | Q1 & P^2",
+        ),
+        department="K01",
+        ticket=7,
+        service_date=date(2025, 3, 10),
+        arrived_at=datetime(2025, 3, 10, 1, 2, 3, tzinfo=UTC),
+        visit_kind=VisitKind.INSURED if insured else VisitKind.SELF_PAY,
+        priority=Priority.AGED_80_PLUS,
+        insurance_status=InsuranceStatus.VERIFIED,
+        insurance_code="000",
+        coverage=CoverageCard("HC4797912345678", date(2025, 1, 1), date(2025, 12, 31), "79024")
+        if coverage
+        else None,
+    )

@@ -1,0 +1,39 @@
+"""The HIS port: one interface, HL7 v2.5 MLLP and FHIR R4 implementations (DOMAIN.md §4.4).
+
+A registrar must be idempotent on :attr:`Visit.message_id`: the outbox may send the same
+visit twice (a lost ACK, a crashed worker), and the HIS must register it once.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from hospital_adapter.deadline import Deadline
+from hospital_adapter.errors import HisRejectedError
+from hospital_adapter.visit import Visit
+
+
+class HisRegistrar(Protocol):
+    """Registers a visit with the hospital information system."""
+
+    def register(self, visit: Visit, deadline: Deadline) -> None:
+        """Return once the HIS accepted the visit; raise :class:`HisUnavailableError`,
+        :class:`HisRejectedError` or :class:`HisProtocolError` otherwise."""
+        ...
+
+
+class InMemoryHis:
+    """Test double: records visits by message id, can be told to be down or to reject."""
+
+    def __init__(self) -> None:
+        self.visits: dict[str, Visit] = {}
+        self.calls = 0
+        self.fail_with: Exception | None = None
+
+    def register(self, visit: Visit, deadline: Deadline) -> None:
+        self.calls += 1
+        if self.fail_with is not None:
+            raise self.fail_with
+        if visit.department == "":
+            raise HisRejectedError("AE", "no department", retryable=False)
+        self.visits.setdefault(visit.message_id, visit)

@@ -1,0 +1,139 @@
+"""FHIR R4 registration: a transaction Bundle of Patient, Coverage and Encounter with
+conditional creates (``ifNoneExist``, FHIR R4 §3.1.0.8.1 / http.html#ccreate).
+
+The Encounter's identifier is the check-in id, so a retried Bundle finds the Encounter
+already there and creates nothing twice. Bundle entry ids are UUIDv5 of the check-in, so
+a retry sends the same bytes. Pure: building and parsing only; the transport is
+:mod:`hospital_adapter.his.fhir_client`.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from hospital_adapter.errors import HisProtocolError, HisRejectedError
+from hospital_adapter.visit import Visit, VisitKind
+
+ID_SYSTEM = "urn:vn:bca:cccd"
+"""Identifier system of the 12-digit ID number [open: no national FHIR profile yet]."""
+BHYT_SYSTEM = "urn:vn:bhxh:bhyt"
+CHECKIN_SYSTEM = "urn:cccd-toolkit:checkin"
+ACT_CODE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+MAX_RESPONSE_BYTES = 1024 * 1024
+_NAMESPACE = uuid.UUID("6f1c2d3e-4b5a-4c6d-8e7f-0a1b2c3d4e5f")
+
+
+def _urn(visit: Visit, kind: str) -> str:
+    return f"urn:uuid:{uuid.uuid5(_NAMESPACE, f'{visit.checkin_id}/{kind}')}"
+
+
+def _birth_date(visit: Visit) -> str:
+    birth = visit.identity.date_of_birth
+    if birth.month is None or birth.day is None:
+        return f"{birth.year:04d}"
+    return f"{birth.year:04d}-{birth.month:02d}-{birth.day:02d}"
+
+
+def build_transaction(visit: Visit) -> dict[str, Any]:
+    """The transaction Bundle registering ``visit`` (Patient, Coverage if insured, Encounter)."""
+    ident = visit.identity
+    words = ident.full_name.split()
+    patient_ref = _urn(visit, "Patient")
+    patient: dict[str, Any] = {
+        "resourceType": "Patient",
+        "identifier": [{"system": ID_SYSTEM, "value": ident.id_number}],
+        "name": [{"text": ident.full_name, "family": words[0], "given": words[1:]}],
+        "gender": "male" if ident.sex.hl7_code == "M" else "female",
+        "birthDate": _birth_date(visit),
+    }
+    if ident.address:
+        patient["address"] = [{"text": ident.address, "country": "VN"}]
+    entries = [_entry(patient_ref, patient, f"identifier={ID_SYSTEM}|{ident.id_number}")]
+    cov = visit.coverage
+    if visit.visit_kind is VisitKind.INSURED and cov is not None:
+        coverage: dict[str, Any] = {
+            "resourceType": "Coverage",
+            "status": "active",
+            "identifier": [{"system": BHYT_SYSTEM, "value": cov.card_number}],
+            "beneficiary": {"reference": patient_ref},
+            "payor": [{"display": "Bảo hiểm xã hội Việt Nam"}],
+        }
+        period = {
+            key: day.isoformat()
+            for key, day in (("start", cov.valid_from), ("end", cov.valid_to))
+            if day is not None
+        }
+        if period:
+            coverage["period"] = period
+        entries.append(
+            _entry(_urn(visit, "Coverage"), coverage, f"identifier={BHYT_SYSTEM}|{cov.card_number}")
+        )
+    encounter = {
+        "resourceType": "Encounter",
+        "status": "arrived",
+        "identifier": [{"system": CHECKIN_SYSTEM, "value": visit.checkin_id}],
+        "class": {"system": ACT_CODE_SYSTEM, "code": "AMB"},
+        "subject": {"reference": patient_ref},
+        "serviceType": {"coding": [{"code": visit.department}]},
+        "period": {"start": visit.arrived_at.isoformat()},
+    }
+    entries.append(
+        _entry(
+            _urn(visit, "Encounter"), encounter, f"identifier={CHECKIN_SYSTEM}|{visit.checkin_id}"
+        )
+    )
+    return {"resourceType": "Bundle", "type": "transaction", "entry": entries}
+
+
+def _entry(full_url: str, resource: dict[str, Any], if_none_exist: str) -> dict[str, Any]:
+    return {
+        "fullUrl": full_url,
+        "resource": resource,
+        "request": {
+            "method": "POST",
+            "url": resource["resourceType"],
+            "ifNoneExist": if_none_exist,
+        },
+    }
+
+
+def _outcome_text(data: object) -> str:
+    if isinstance(data, dict) and data.get("resourceType") == "OperationOutcome":
+        issues = data.get("issue")
+        if isinstance(issues, list):
+            texts = [
+                str(i.get("diagnostics") or i.get("code") or "")
+                for i in issues
+                if isinstance(i, dict)
+            ]
+            return "; ".join(t for t in texts if t)[:300]
+    return ""
+
+
+def check_transaction_response(status: int, body: bytes, expected_entries: int) -> None:
+    """Raise unless ``body`` is a transaction-response with a 2xx status for every entry.
+
+    4xx answers are :class:`HisRejectedError` (retryable for 408/409/429: conflicts and
+    throttling), malformed ones :class:`HisProtocolError`. 5xx is the caller's to map.
+    """
+    if len(body) > MAX_RESPONSE_BYTES:
+        raise HisProtocolError(f"FHIR answer longer than {MAX_RESPONSE_BYTES} bytes")
+    try:
+        data = json.loads(body) if body else None
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        data = None
+    if 400 <= status < 500:
+        text = _outcome_text(data) or f"HTTP {status}"
+        raise HisRejectedError(str(status), text, retryable=status in (408, 409, 429))
+    if not isinstance(data, dict) or data.get("type") != "transaction-response":
+        raise HisProtocolError("FHIR answer is not a transaction-response Bundle")
+    entries = data.get("entry")
+    if not isinstance(entries, list) or len(entries) != expected_entries:
+        raise HisProtocolError("FHIR transaction-response has the wrong number of entries")
+    for entry in entries:
+        response = entry.get("response") if isinstance(entry, dict) else None
+        code = response.get("status") if isinstance(response, dict) else None
+        if not isinstance(code, str) or not code.startswith("2"):
+            raise HisProtocolError(f"FHIR entry not created: {str(code)[:40]}")

@@ -1,0 +1,142 @@
+"""HL7 v2.5 ADT^A04 (register a patient, chapter 3.3.4) and its acknowledgement (chapter 2).
+
+Message: MSH, EVN, PID, PV1 and IN1 in the insurance group (ADT_A01 structure, chapter
+3.3.1), UTF-8 with MSH-18 ``UNICODE UTF-8`` (DOMAIN.md §4.4). MSH-10 is the visit's
+idempotency key. Text is escaped per chapter 2.7.4; the ACK is parsed with python-hl7,
+bounded, and mapped to :class:`AckCode`.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import hl7
+
+from hospital_adapter.errors import HisProtocolError
+from hospital_adapter.visit import VIETNAM_TIME, Visit, VisitKind
+
+SEGMENT_SEPARATOR = "\r"
+ENCODING_CHARACTERS = "^~\\&"
+VERSION = "2.5"
+CHARSET = "UNICODE UTF-8"
+MAX_ACK_CHARS = 64 * 1024
+ID_AUTHORITY = "BCA"
+"""Assigning authority of the 12-digit ID number (Ministry of Public Security)."""
+ID_TYPE = "NNVNM"
+"""HL7 table 0203 ``NNxxx``: national person identifier of country VNM."""
+BHYT_AUTHORITY = "BHXH"
+BHYT_TYPE = "HC"
+"""HL7 table 0203 ``HC``: health card number."""
+
+
+class AckCode(enum.Enum):
+    """MSA-1 acknowledgement codes (HL7 v2.5 table 0008, original mode)."""
+
+    ACCEPT = "AA"
+    ERROR = "AE"
+    REJECT = "AR"
+
+
+@dataclass(frozen=True)
+class Ack:
+    code: AckCode
+    control_id: str
+    text: str
+
+
+@dataclass(frozen=True)
+class MessageHeader:
+    """MSH-3 to MSH-6."""
+
+    sending_application: str = "KIOSK"
+    sending_facility: str = ""
+    receiving_application: str = "HIS"
+    receiving_facility: str = ""
+
+
+def escape(text: str) -> str:
+    """Escape the delimiters in ``text`` (HL7 v2.5 §2.7.4)."""
+    out = text.replace("\\", "\\E\\")
+    for char, code in (("|", "\\F\\"), ("^", "\\S\\"), ("&", "\\T\\"), ("~", "\\R\\")):
+        out = out.replace(char, code)
+    return out
+
+
+def _dtm(moment: datetime) -> str:
+    return moment.astimezone(VIETNAM_TIME).strftime("%Y%m%d%H%M%S%z")
+
+
+def _dt(day: date | None) -> str:
+    return "" if day is None else day.strftime("%Y%m%d")
+
+
+def _segment(*fields: str) -> str:
+    return "|".join(fields).rstrip("|")
+
+
+def _xpn(full_name: str) -> str:
+    """Vietnamese order is family, middle, given: XPN.1 family, XPN.2 given, XPN.3 middle."""
+    words = full_name.split()
+    if len(words) == 1:
+        return escape(words[0])
+    return "^".join(escape(part) for part in (words[0], words[-1], " ".join(words[1:-1])))
+
+
+def build_adt_a04(visit: Visit, header: MessageHeader, sent_at: datetime) -> str:
+    """The ADT^A04 message for ``visit``, segments joined by ``\\r``."""
+    ident = visit.identity
+    birth = ident.date_of_birth
+    identifiers = [f"{ident.id_number}^^^{ID_AUTHORITY}^{ID_TYPE}"]
+    card = visit.coverage.card_number if visit.coverage else ident.bhyt_number
+    if card:
+        identifiers.append(f"{escape(card)}^^^{BHYT_AUTHORITY}^{BHYT_TYPE}")
+    msh = _segment(
+        "MSH", ENCODING_CHARACTERS, escape(header.sending_application),
+        escape(header.sending_facility), escape(header.receiving_application),
+        escape(header.receiving_facility), _dtm(sent_at), "", "ADT^A04^ADT_A01",
+        visit.message_id, "P", VERSION, "", "", "AL", "NE", "VNM", CHARSET,
+    )  # fmt: skip
+    evn = _segment("EVN", "A04", _dtm(sent_at), "", "", "", _dtm(visit.arrived_at))
+    pid = _segment(
+        "PID", "1", "", "~".join(identifiers), "", _xpn(ident.full_name), "",
+        str(birth.year) if birth.year_only else birth.compact(), ident.sex.hl7_code,
+        "", "", f"{escape(ident.address)}^^^^^VNM" if ident.address else "",
+    )  # fmt: skip
+    financial_class = "BHYT" if visit.visit_kind is VisitKind.INSURED else "DV"
+    pv1 = _segment(
+        "PV1", "1", "O", f"{escape(visit.department)}^^^{escape(header.receiving_facility)}",
+        *[""] * 15, f"{visit.checkin_id}^^^{escape(header.sending_facility)}^VN",
+        financial_class, *[""] * 23, _dtm(visit.arrived_at),
+    )  # fmt: skip
+    segments = [msh, evn, pid, pv1]
+    if visit.visit_kind is VisitKind.INSURED and card:
+        cov = visit.coverage
+        in1 = _segment(
+            "IN1", "1", "BHYT", f"{BHYT_AUTHORITY}^^^{BHYT_AUTHORITY}",
+            "Bảo hiểm xã hội Việt Nam", *[""] * 7,
+            _dt(cov.valid_from if cov else None), _dt(cov.valid_to if cov else None),
+            *[""] * 22, escape(card),
+        )  # fmt: skip
+        segments.append(in1)
+    return SEGMENT_SEPARATOR.join(segments) + SEGMENT_SEPARATOR
+
+
+def parse_ack(text: str) -> Ack:
+    """Parse an ACK; raise :class:`HisProtocolError` unless it has a valid MSA segment."""
+    if len(text) > MAX_ACK_CHARS:
+        raise HisProtocolError(f"acknowledgement longer than {MAX_ACK_CHARS} characters")
+    if not text.startswith("MSH|"):
+        raise HisProtocolError("acknowledgement does not start with MSH")
+    try:
+        message = hl7.parse(text.replace("\n", SEGMENT_SEPARATOR))
+        msa = message.segment("MSA")
+        code, control_id = str(msa[1]), str(msa[2])
+        detail = message.unescape(str(msa[3])) if len(msa) > 3 else ""
+    except (KeyError, IndexError, hl7.exceptions.ParseException):
+        raise HisProtocolError("acknowledgement has no valid MSA segment") from None
+    try:
+        return Ack(AckCode(code), control_id, detail)
+    except ValueError:
+        raise HisProtocolError(f"unknown acknowledgement code {code[:10]!r}") from None

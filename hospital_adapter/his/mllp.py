@@ -1,0 +1,95 @@
+"""MLLP framing (HL7 v2.5 Appendix C, Minimal Lower Layer Protocol) and the HL7 registrar.
+
+A frame is ``<VT> message <FS><CR>``. Reads are bounded by :data:`MAX_FRAME_BYTES` and by
+the caller's deadline.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from collections.abc import Callable
+from datetime import datetime
+
+from hospital_adapter.deadline import Deadline
+from hospital_adapter.errors import HisProtocolError, HisRejectedError, HisUnavailableError
+from hospital_adapter.his.hl7v2 import AckCode, MessageHeader, build_adt_a04, parse_ack
+from hospital_adapter.visit import Visit, utc_now
+
+log = logging.getLogger(__name__)
+
+START_BLOCK = b"\x0b"
+END_BLOCK = b"\x1c\r"
+MAX_FRAME_BYTES = 1024 * 1024
+
+
+def frame(message: str) -> bytes:
+    """Wrap a message, encoded as UTF-8 (MSH-18 ``UNICODE UTF-8``), in an MLLP block."""
+    return START_BLOCK + message.encode("utf-8") + END_BLOCK
+
+
+def read_frame(sock: socket.socket, limit: int = MAX_FRAME_BYTES) -> bytes:
+    """Read one MLLP block from ``sock`` and return its content (without the framing).
+
+    Raises :class:`HisProtocolError` for bytes before the start block or an oversized
+    frame, :class:`ConnectionError` if the peer closes first; socket timeouts propagate.
+    """
+    buffer = b""
+    while END_BLOCK not in buffer:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("connection closed before the end of the MLLP frame")
+        buffer += chunk
+        if not buffer.startswith(START_BLOCK):
+            raise HisProtocolError("data before the MLLP start block")
+        if len(buffer) > limit + len(START_BLOCK) + len(END_BLOCK):
+            raise HisProtocolError(f"MLLP frame longer than {limit} bytes")
+    return buffer[1 : buffer.index(END_BLOCK)]
+
+
+class MllpRegistrar:
+    """Registers visits as ADT^A04 over MLLP, one connection per message.
+
+    AA: registered. AE (the message is wrong): :class:`HisRejectedError`, not retryable.
+    AR (the receiver cannot take it now): :class:`HisRejectedError`, retryable.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        header: MessageHeader,
+        *,
+        timeout_s: float = 5.0,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self._address = (host, port)
+        self._header = header
+        self._timeout = timeout_s
+        self._clock = clock
+
+    def register(self, visit: Visit, deadline: Deadline) -> None:
+        message = build_adt_a04(visit, self._header, self._clock())
+        timeout = deadline.cap(self._timeout)
+        if timeout <= 0:
+            raise HisUnavailableError("deadline passed before sending to the HIS")
+        try:
+            with socket.create_connection(self._address, timeout=timeout) as sock:
+                sock.settimeout(deadline.cap(self._timeout) or 0.001)
+                sock.sendall(frame(message))
+                raw = read_frame(sock)
+        except TimeoutError:
+            raise HisUnavailableError("the HIS did not acknowledge in time") from None
+        except OSError as exc:
+            raise HisUnavailableError(f"cannot reach the HIS: {type(exc).__name__}") from None
+        try:
+            ack = parse_ack(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise HisProtocolError("acknowledgement is not UTF-8") from None
+        if ack.control_id != visit.message_id:
+            raise HisProtocolError("acknowledgement is for another message")
+        if ack.code is AckCode.ERROR:
+            raise HisRejectedError(ack.code.value, ack.text, retryable=False)
+        if ack.code is AckCode.REJECT:
+            raise HisRejectedError(ack.code.value, ack.text, retryable=True)
+        log.info("HIS accepted message %s", visit.message_id)

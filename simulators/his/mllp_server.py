@@ -1,0 +1,183 @@
+"""A simulated HIS listening for HL7 v2.5 ADT^A04 over MLLP (HL7 v2.5 Appendix C).
+
+It parses messages with its own small reader (not the adapter's code), checks what an
+HIS would need (MSH-9/12/18, PID-3 national ID, PV1 outpatient with a location, IN1 for an
+insured visit) and answers AA, AE with an ERR segment, or the injected fault.
+"""
+
+from __future__ import annotations
+
+import socket
+import socketserver
+import threading
+import time
+from datetime import datetime
+
+from simulators.his.state import HisFault, HisState, Registration
+
+VT, FS, CR = b"\x0b", b"\x1c", b"\r"
+MAX_FRAME = 1024 * 1024
+_UNESCAPE = {"\\F\\": "|", "\\S\\": "^", "\\T\\": "&", "\\R\\": "~", "\\E\\": "\\"}
+
+
+def _unescape(text: str) -> str:
+    for code, char in _UNESCAPE.items():
+        text = text.replace(code, char)
+    return text
+
+
+class _Message:
+    """Segments of a v2 message; ``field("PID", 3)`` is PID-3 (MSH counted per the spec)."""
+
+    def __init__(self, text: str) -> None:
+        self.segments: dict[str, list[str]] = {}
+        for line in filter(None, text.split("\r")):
+            parts = line.split("|")
+            if parts[0] == "MSH":
+                parts = ["MSH", "|", *parts[1:]]
+            self.segments.setdefault(parts[0], parts)
+
+    def field(self, segment: str, n: int) -> str:
+        parts = self.segments.get(segment, [])
+        return parts[n] if n < len(parts) else ""
+
+
+class _InvalidMessageError(Exception):
+    def __init__(self, where: str, text: str) -> None:
+        self.where = where
+        self.text = text
+        super().__init__(text)
+
+
+def _registration(msg: _Message) -> Registration:
+    if msg.field("MSH", 9) not in ("ADT^A04^ADT_A01", "ADT^A04"):
+        raise _InvalidMessageError("MSH^1^9", "not an ADT^A04")
+    if msg.field("MSH", 12) != "2.5":
+        raise _InvalidMessageError("MSH^1^12", "version must be 2.5")
+    if msg.field("MSH", 18) != "UNICODE UTF-8":
+        raise _InvalidMessageError("MSH^1^18", "character set must be UNICODE UTF-8")
+    if not msg.field("MSH", 10):
+        raise _InvalidMessageError("MSH^1^10", "message control id missing")
+    ids = [rep.split("^") for rep in msg.field("PID", 3).split("~")]
+    national = [c[0] for c in ids if len(c) >= 5 and c[4] == "NNVNM"]
+    if len(national) != 1 or not (national[0].isdigit() and len(national[0]) == 12):
+        raise _InvalidMessageError("PID^1^3", "exactly one 12-digit national ID (NNVNM) required")
+    cards = [_unescape(c[0]) for c in ids if len(c) >= 5 and c[4] == "HC"]
+    name = msg.field("PID", 5).split("^")
+    if not name[0]:
+        raise _InvalidMessageError("PID^1^5", "family name missing")
+    if msg.field("PID", 8) not in ("M", "F"):
+        raise _InvalidMessageError("PID^1^8", "sex must be M or F")
+    if msg.field("PV1", 2) != "O":
+        raise _InvalidMessageError("PV1^1^2", "patient class must be O (outpatient)")
+    department = _unescape(msg.field("PV1", 3).split("^")[0])
+    if not department:
+        raise _InvalidMessageError("PV1^1^3", "assigned location missing")
+    insured = msg.field("PV1", 20) == "BHYT"
+    card = _unescape(msg.field("IN1", 36))
+    if insured and (len(card) != 15 or card not in cards):
+        raise _InvalidMessageError(
+            "IN1^1^36", "insured visit needs IN1-36 matching the PID-3 health card"
+        )
+    return Registration(
+        key=msg.field("MSH", 10),
+        id_number=national[0],
+        family_name=_unescape(name[0]),
+        given_name=_unescape(" ".join(reversed(name[1:3])).strip()),
+        birth_date=msg.field("PID", 7),
+        sex=msg.field("PID", 8),
+        department=department,
+        insured=insured,
+        card_number=card,
+    )
+
+
+def _ack(control_id: str, code: str, text: str = "", where: str = "") -> bytes:
+    now = datetime.now().strftime("%Y%m%d%H%M%S")
+    segments = [
+        f"MSH|^~\\&|HIS||KIOSK||{now}||ACK^A04^ACK|ACK{control_id[:17]}|P|2.5|||||||UNICODE UTF-8",
+        f"MSA|{code}|{control_id}|{text.replace('|', '/')}",
+    ]
+    if where:
+        segments.append(f"ERR||{where}|207^Application internal error^HL70357|E")
+    return VT + ("\r".join(segments) + "\r").encode("utf-8") + FS + CR
+
+
+class _Handler(socketserver.BaseRequestHandler):
+    server: _Server
+
+    def handle(self) -> None:
+        sock: socket.socket = self.request
+        buffer = b""
+        while True:
+            while FS + CR not in buffer:
+                chunk = sock.recv(65536)
+                if not chunk or len(buffer) > MAX_FRAME:
+                    return
+                buffer += chunk
+            end = buffer.index(FS + CR)
+            frame, buffer = buffer[:end], buffer[end + 2 :]
+            if not frame.startswith(VT):
+                return
+            if not self._answer(sock, frame[1:]):
+                return
+
+    def _answer(self, sock: socket.socket, content: bytes) -> bool:
+        state = self.server.state
+        fault = state.next_fault()
+        msg = _Message(content.decode("utf-8", "replace"))
+        control_id = msg.field("MSH", 10)
+        if fault is HisFault.CLOSE:
+            return False
+        if fault is HisFault.GARBAGE:
+            sock.sendall(VT + b"not an ack" + FS + CR)
+            return True
+        if fault in (HisFault.ERROR, HisFault.REJECT):
+            sock.sendall(_ack(control_id, fault.value, "simulated fault"))
+            return True
+        try:
+            state.register(_registration(msg))
+        except _InvalidMessageError as exc:
+            sock.sendall(_ack(control_id, "AE", exc.text, exc.where))
+            return True
+        if fault is HisFault.HANG:
+            time.sleep(state.hang_s)
+        sock.sendall(_ack(control_id, "AA"))
+        return True
+
+
+class _Server(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], state: HisState) -> None:
+        self.state = state
+        super().__init__(address, _Handler)
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """Silent: clients hanging up are part of the simulation."""
+
+
+class MllpListener:
+    """The MLLP side of the simulated HIS, serving on a background thread."""
+
+    def __init__(self, state: HisState, host: str = "127.0.0.1", port: int = 0) -> None:
+        self._server = _Server((host, port), state)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), name="his-mllp-sim", daemon=True
+        )
+
+    @property
+    def address(self) -> tuple[str, int]:
+        host, port = self._server.server_address[:2]
+        return str(host), int(port)
+
+    def start(self) -> MllpListener:
+        if self._thread.ident is None:
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()

@@ -1,0 +1,218 @@
+"""HIS registration: HL7 v2.5 ADT^A04 over MLLP and FHIR R4, against the simulated HIS."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from dataclasses import replace
+
+import pytest
+
+from hospital_adapter.deadline import Deadline
+from hospital_adapter.errors import HisProtocolError, HisRejectedError, HisUnavailableError
+from hospital_adapter.his import FhirRegistrar, MessageHeader, MllpRegistrar
+from hospital_adapter.his.fhir import build_transaction, check_transaction_response
+from hospital_adapter.his.hl7v2 import Ack, AckCode, build_adt_a04, escape, parse_ack
+from hospital_adapter.his.mllp import frame, read_frame
+from simulators.his import HisFault, RunningHis, serve
+
+from .helpers import sample_visit
+
+HEADER = MessageHeader("KIOSK", "79024", "HIS", "79024")
+SENT = sample_visit().arrived_at
+
+EXPECTED_A04 = (
+    "MSH|^~\\&|KIOSK|79024|HIS|79024|20250310080203+0700||ADT^A04^ADT_A01|0123456789abcdef0123"
+    "|P|2.5|||AL|NE|VNM|UNICODE UTF-8\r"
+    "EVN|A04|20250310080203+0700||||20250310080203+0700\r"
+    "PID|1||079185001234^^^BCA^NNVNM~HC4797912345678^^^BHXH^HC||Nguyễn^Hoa^Thị||19850307|F"
+    "|||12 Lê Lợi \\F\\ Q1 \\T\\ P\\S\\2^^^^^VNM\r"
+    "PV1|1|O|K01^^^79024||||||||||||||||0123456789abcdef0123456789abcdef^^^79024^VN|BHYT"
+    "||||||||||||||||||||||||20250310080203+0700\r"
+    "IN1|1|BHYT|BHXH^^^BHXH|Bảo hiểm xã hội Việt Nam||||||||20250101|20251231"
+    "|||||||||||||||||||||||HC4797912345678\r"
+)
+
+
+def test_adt_a04_exact_message() -> None:
+    message = build_adt_a04(sample_visit(), HEADER, SENT)
+    assert message == EXPECTED_A04
+    fields = {seg.split("|")[0]: seg.split("|") for seg in message.split("\r") if seg}
+    assert (fields["PV1"][20], fields["PV1"][44]) == ("BHYT", "20250310080203+0700")
+    assert (fields["IN1"][12], fields["IN1"][13]) == ("20250101", "20251231")
+    assert fields["IN1"][36] == "HC4797912345678"
+    self_pay = build_adt_a04(sample_visit(insured=False, coverage=False), HEADER, SENT)
+    assert "IN1|" not in self_pay and "|DV|" in self_pay
+    assert "HC4797912345678" not in self_pay
+
+
+def test_escape_and_framing() -> None:
+    assert escape("a|b^c&d~e\\f") == "a\\F\\b\\S\\c\\T\\d\\R\\e\\E\\f"
+    assert frame("MSH|ễ\r") == b"\x0bMSH|\xe1\xbb\x85\r\x1c\r"
+
+
+def test_parse_ack_codes_and_errors() -> None:
+    assert parse_ack("MSH|^~\\&|HIS\rMSA|AA|X1\r") == Ack(AckCode.ACCEPT, "X1", "")
+    ack = parse_ack("MSH|^~\\&|HIS\rMSA|AE|X1|bad \\F\\ PID\rERR||PID^1^3\r")
+    assert ack == Ack(AckCode.ERROR, "X1", "bad | PID")
+    for bad, reason in [
+        ("MSA|AA|X1", "does not start with MSH"),
+        ("MSH|^~\\&|HIS\rPID|1\r", "no valid MSA"),
+        ("MSH|^~\\&|HIS\rMSA|ZZ|X1\r", "unknown acknowledgement code"),
+        ("MSH|" + "x" * 70_000, "longer than"),
+    ]:
+        with pytest.raises(HisProtocolError, match=reason):
+            parse_ack(bad)
+
+
+def test_read_frame_is_bounded() -> None:
+    a, b = socket.socketpair()
+    with a, b:
+        b.sendall(b"\x0b" + b"x" * 100 + b"\x1c\r")
+        with pytest.raises(HisProtocolError, match="longer than 50"):
+            read_frame(a, limit=50)
+    a, b = socket.socketpair()
+    with a, b:
+        b.sendall(b"junk\x0bMSH\x1c\r")
+        with pytest.raises(HisProtocolError, match="before the MLLP start"):
+            read_frame(a)
+
+
+@pytest.fixture
+def his() -> Iterator[RunningHis]:
+    with serve() as running:
+        yield running
+
+
+def _mllp(his: RunningHis, timeout_s: float = 2.0) -> MllpRegistrar:
+    host, port = his.mllp.address
+    return MllpRegistrar(host, port, HEADER, timeout_s=timeout_s)
+
+
+def test_mllp_registration_is_accepted_once(his: RunningHis) -> None:
+    registrar = _mllp(his)
+    visit = sample_visit()
+    registrar.register(visit, Deadline.after(5))
+    registrar.register(visit, Deadline.after(5))  # a retry after a lost ACK
+    [registration] = his.state.registrations.values()
+    assert registration.key == visit.message_id
+    assert (registration.id_number, registration.family_name, registration.given_name) == (
+        "079185001234",
+        "Nguyễn",
+        "Thị Hoa",
+    )
+    assert (registration.department, registration.insured) == ("K01", True)
+    assert registration.card_number == "HC4797912345678"
+    assert his.state.duplicates == 1
+
+
+def test_mllp_ae_from_validation_is_not_retryable(his: RunningHis) -> None:
+    visit = sample_visit(coverage=False)  # insured, but no card anywhere: no IN1
+    with pytest.raises(HisRejectedError) as info:
+        _mllp(his).register(visit, Deadline.after(5))
+    assert (info.value.status, info.value.retryable) == ("AE", False)
+    assert "IN1-36" in info.value.detail
+    assert his.state.registrations == {}
+
+
+@pytest.mark.parametrize(("fault", "retryable"), [(HisFault.ERROR, False), (HisFault.REJECT, True)])
+def test_mllp_ae_and_ar(his: RunningHis, fault: HisFault, retryable: bool) -> None:
+    his.state.inject(fault)
+    with pytest.raises(HisRejectedError) as info:
+        _mllp(his).register(sample_visit(), Deadline.after(5))
+    assert (info.value.status, info.value.retryable) == (fault.value, retryable)
+    _mllp(his).register(sample_visit(), Deadline.after(5))
+    assert len(his.state.registrations) == 1
+
+
+def test_mllp_faults_map_to_unavailable_or_protocol(his: RunningHis) -> None:
+    his.state.inject(HisFault.CLOSE)
+    with pytest.raises(HisUnavailableError, match="cannot reach"):
+        _mllp(his).register(sample_visit(), Deadline.after(5))
+    his.state.inject(HisFault.GARBAGE)
+    with pytest.raises(HisProtocolError, match="does not start with MSH"):
+        _mllp(his).register(sample_visit(), Deadline.after(5))
+    his.state.inject(HisFault.HANG)
+    with pytest.raises(HisUnavailableError, match="in time"):
+        _mllp(his, timeout_s=0.3).register(sample_visit(), Deadline.after(5))
+    assert his.state.messages == 3
+
+
+def test_mllp_respects_the_deadline_and_a_closed_port(his: RunningHis) -> None:
+    with pytest.raises(HisUnavailableError, match="deadline"):
+        _mllp(his).register(sample_visit(), Deadline.after(0))
+    host, port = his.mllp.address
+    his.mllp.stop()
+    with pytest.raises(HisUnavailableError, match="cannot reach"):
+        MllpRegistrar(host, port, HEADER).register(sample_visit(), Deadline.after(2))
+
+
+def test_fhir_bundle_shape() -> None:
+    bundle = build_transaction(sample_visit())
+    assert bundle == build_transaction(sample_visit())  # same bytes on retry
+    kinds = [e["resource"]["resourceType"] for e in bundle["entry"]]
+    assert kinds == ["Patient", "Coverage", "Encounter"]
+    patient, coverage, encounter = (e["resource"] for e in bundle["entry"])
+    assert patient["identifier"] == [{"system": "urn:vn:bca:cccd", "value": "079185001234"}]
+    assert patient["name"] == [
+        {"text": "Nguyễn Thị Hoa", "family": "Nguyễn", "given": ["Thị", "Hoa"]}
+    ]
+    assert (patient["gender"], patient["birthDate"]) == ("female", "1985-03-07")
+    assert coverage["period"] == {"start": "2025-01-01", "end": "2025-12-31"}
+    assert coverage["beneficiary"]["reference"] == bundle["entry"][0]["fullUrl"]
+    assert encounter["class"]["code"] == "AMB"
+    assert bundle["entry"][2]["request"] == {
+        "method": "POST",
+        "url": "Encounter",
+        "ifNoneExist": "identifier=urn:cccd-toolkit:checkin|0123456789abcdef0123456789abcdef",
+    }
+    self_pay = build_transaction(sample_visit(insured=False))
+    assert [e["resource"]["resourceType"] for e in self_pay["entry"]] == ["Patient", "Encounter"]
+
+
+def test_fhir_response_checks() -> None:
+    outcome = b'{"resourceType":"OperationOutcome","issue":[{"diagnostics":"bad gender"}]}'
+    with pytest.raises(HisRejectedError) as info:
+        check_transaction_response(422, outcome, 3)
+    assert (info.value.status, info.value.detail, info.value.retryable) == (
+        "422",
+        "bad gender",
+        False,
+    )
+    with pytest.raises(HisProtocolError, match="wrong number"):
+        check_transaction_response(200, b'{"type":"transaction-response","entry":[]}', 3)
+    with pytest.raises(HisProtocolError, match="not created"):
+        body = b'{"type":"transaction-response","entry":[{"response":{"status":"400"}}]}'
+        check_transaction_response(200, body, 1)
+
+
+def test_fhir_registration_conditional_create_is_idempotent(his: RunningHis) -> None:
+    registrar = FhirRegistrar(his.fhir.url, timeout_s=2.0)
+    visit = sample_visit()
+    registrar.register(visit, Deadline.after(5))
+    registrar.register(visit, Deadline.after(5))
+    [registration] = his.state.registrations.values()
+    assert registration.key == visit.checkin_id
+    assert (registration.id_number, registration.card_number) == ("079185001234", "HC4797912345678")
+    assert (registration.given_name, registration.birth_date) == ("Thị Hoa", "1985-03-07")
+    assert his.state.duplicates == 1
+    second = replace(visit, checkin_id="f" * 32)
+    registrar.register(second, Deadline.after(5))
+    assert len(his.state.registrations) == 2
+    registrar.close()
+
+
+def test_fhir_faults(his: RunningHis) -> None:
+    registrar = FhirRegistrar(his.fhir.url, timeout_s=0.5)
+    cases: list[tuple[HisFault, type[Exception], str]] = [
+        (HisFault.ERROR, HisRejectedError, "simulated fault"),
+        (HisFault.REJECT, HisUnavailableError, "HTTP 503"),
+        (HisFault.GARBAGE, HisProtocolError, "transaction-response"),
+        (HisFault.HANG, HisUnavailableError, "in time"),
+        (HisFault.CLOSE, HisUnavailableError, "cannot reach"),
+    ]
+    for fault, error, text in cases:
+        his.state.inject(fault)
+        with pytest.raises(error, match=text):
+            registrar.register(sample_visit(), Deadline.after(5))
+    registrar.close()
