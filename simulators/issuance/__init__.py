@@ -1,0 +1,1 @@
+"""Card issuance: the data groups of a virtual card, built from a persona (issuer's view)."""
