@@ -1,7 +1,9 @@
-"""PACE known-answer tests: ICAO 9303-11 Appendix G.1 (ECDH-GM) and Appendix H.1 (ECDH-IM).
+"""PACE known-answer tests from ICAO 9303-11: Appendix G.1 (ECDH-GM), G.2 (DH-GM),
+H.1 (ECDH-IM) and I (CAM).
 
-Values come from ``shared/vectors/icao9303-part11.json``. The worked examples also fix the
-chip's ephemeral private key (``107CF586…``; Appendix G.1 and H.1) and, for H.1, the
+G.1 and H.1 values come from ``shared/vectors/icao9303-part11.json``; G.2 and I, which
+the JSON lacks, are quoted from the appendices inline below. The worked examples also fix
+the chip's ephemeral private key (``107CF586…``; G.1 and H.1) and, for H.1, the
 terminal's (``A73FB703…``), which the JSON does not list; they are pinned here and proven
 right by reproducing the JSON's public keys, shared secrets and tokens.
 
@@ -22,6 +24,7 @@ from cardreader.access.credentials import MrzKey
 from cardreader.access.pace import PacePassword, PasswordReference, perform_pace
 from cardreader.access.pace_info import PaceMapping, parse_card_access
 from cardreader.crypto.cipher import BlockCipher, decrypt_cbc
+from cardreader.crypto.dh import DhGroup
 from cardreader.crypto.domain_params import (
     StandardizedDomainParameter,
     standardized_domain_parameters,
@@ -29,6 +32,7 @@ from cardreader.crypto.domain_params import (
 from cardreader.crypto.ec import Curve, Point
 from cardreader.crypto.kdf import KdfCounter, KeyAlgorithm, derive_key
 from cardreader.crypto.pace_mapping import (
+    DhPaceGroup,
     EcPaceGroup,
     PublicKeyTag,
     authentication_token,
@@ -68,6 +72,12 @@ def _curve() -> Curve:
     curve = standardized_domain_parameters(StandardizedDomainParameter.BRAINPOOL_P256R1)
     assert isinstance(curve, Curve)
     return curve
+
+
+def _modp_1024() -> DhGroup:
+    group = standardized_domain_parameters(StandardizedDomainParameter.MODP_1024_160)
+    assert isinstance(group, DhGroup)
+    return group
 
 
 def _point(xy: list[str]) -> bytes:
@@ -366,3 +376,127 @@ def test_cam_decrypts_and_verifies_the_worked_example() -> None:
 def test_cam_rejects_malformed_static_keys(garbage: bytes) -> None:
     data = h(CAM_DATA)
     assert not verify_chip_authentication_data(_curve(), data, garbage, h(CAM_CHIP_MAPPING_PUBLIC))
+
+
+# -- Appendix G.2: DH Generic Mapping (values quoted from ICAO 9303-11 App. G.2) ---------
+# Same MRZ as G.1; 1024-bit MODP group (parameter ID 0), id-PACE-DH-GM-AES-CBC-CMAC-128.
+
+DH_OID = "0.4.0.127.0.7.2.2.4.1.2"
+DH = {
+    "encrypted_nonce": "854D8DF5827FA6852D1A4FA701CDDDCA",
+    "nonce_s": "FA5B7E3E49753A0DB9178B7B9BD898C8",
+    "terminal_mapping_private": "5265030F751F4AD18B08AC565FC7AC952E41618D",
+    "terminal_mapping_public": (
+        "23FB3749EA030D2A25B278D2A562047ADE3F01B74F17A15402CB7352CA7D2B3E"
+        "B71C343DB13D1DEBCE9A3666DBCFC920B49174A602CB47965CAA73DC702489A4"
+        "4D41DB914DE9613DC5E98C94160551C0DF86274B9359BC0490D01B03AD54022D"
+        "CB4F57FAD6322497D7A1E28D46710F461AFE710FBBBC5F8BA166F4311975EC6C"
+    ),
+    "chip_mapping_private": "66DDAFEAC1609CB5B963BB0CB3FF8B3E047F336C",
+    "chip_mapping_public": (
+        "78879F57225AA8080D52ED0FC890A4B25336F699AA89A2D3A189654AF70729E6"
+        "23EA5738B26381E4DA19E004706FACE7B235C2DBF2F38748312F3C98C2DD4882"
+        "A41947B324AA1259AC22579DB93F7085655AF30889DBB845D9E6783FE42C9F24"
+        "49400306254C8AE8EE9DD812A804C0B66E8CAFC14F84D8258950A91B44126EE6"
+    ),
+    "mapped_generator": (
+        "7C9CBFE98F9FBDDA8D143506FA7D9306F4CB17E3C71707AFF5E1C1A123702496"
+        "84D64EE37AF44B8DBD9D45BF6023919CBAA027AB97ACC771666C8E98FF483301"
+        "BFA4872DEDE9034EDFACB70814166B7F360676829B826BEA57291B5AD69FBC84"
+        "EF1E779032A305803F74341793E869742D401325B37EE8565FFCDEE618342DC5"
+    ),
+    "terminal_ephemeral_private": "89CCD99B0E8D3B1F11E1296DCA68EC53411CF2CA",
+    "terminal_ephemeral_public": (
+        "907D89E2D425A178AA81AF4A7774EC8E388C115CAE67031E85EECE520BD91155"
+        "1B9AE4D04369F29A02626C86FBC6747CC7BC352645B6161A2A42D44EDA80A08F"
+        "A8D61B76D3A154AD8A5A51786B0BC07147057871A922212C5F67F43173172236"
+        "B7747D1671E6D692A3C7D40A0C3C5CE397545D015C175EB5130551EDBC2EE5D4"
+    ),
+    "chip_ephemeral_private": "A5B780126B7C980E9FCEA1D4539DA1D27C342DFA",
+    "chip_ephemeral_public": (
+        "075693D9AE941877573E634B6E644F8E60AF17A0076B8B123D9201074D36152B"
+        "D8B3A213F53820C42ADC79AB5D0AEEC3AEFB91394DA476BD97B9B14D0A65C1FC"
+        "71A0E019CB08AF55E1F729005FBA7E3FA5DC41899238A250767A6D46DB974064"
+        "386CD456743585F8E5D90CC8B4004B1F6D866C79CE0584E49687FF61BC29AEA1"
+    ),
+    "shared_secret": (
+        "6BABC7B3A72BCD7EA385E4C62DB2625BD8613B24149E146A629311C4CA6698E3"
+        "8B834B6A9E9CD7184BA8834AFF5043D436950C4C1E7832367C10CB8C314D40E5"
+        "990B0DF7013E64B4549E2270923D06F08CFF6BD3E977DDE6ABE4C31D55C0FA2E"
+        "465E553E77BDF75E3193D3834FC26E8EB1EE2FA1E4FC97C18C3F6CFFFE2607FD"
+    ),
+    "ks_enc": "2F7F46ADCC9E7E521B45D192FAFA9126",
+    "ks_mac": "805A1D27D45A5116F73C54469462B7D8",
+    "terminal_token": "B46DD9BD4D98381F",
+    "chip_token": "917F37B5C0E6D8D1",
+}
+
+
+def test_dh_gm_worked_example_step_by_step() -> None:
+    group = DhPaceGroup(_modp_1024())
+    nonce = decrypt_cbc(BlockCipher.AES, h(GM["k_pi"]), h(DH["encrypted_nonce"]))
+    assert nonce.hex().upper() == DH["nonce_s"]
+    terminal_mapping = int(DH["terminal_mapping_private"], 16)
+    assert group.public_key(terminal_mapping).hex().upper() == DH["terminal_mapping_public"]
+    chip_mapping = int(DH["chip_mapping_private"], 16)
+    assert group.public_key(chip_mapping).hex().upper() == DH["chip_mapping_public"]
+    mapped = group.generic_mapping(nonce, terminal_mapping, h(DH["chip_mapping_public"]))
+    assert isinstance(mapped, DhPaceGroup)
+    assert f"{mapped.group.g:X}" == DH["mapped_generator"]
+    terminal, chip = (
+        int(DH["terminal_ephemeral_private"], 16),
+        int(DH["chip_ephemeral_private"], 16),
+    )
+    assert mapped.public_key(terminal).hex().upper() == DH["terminal_ephemeral_public"]
+    assert mapped.public_key(chip).hex().upper() == DH["chip_ephemeral_public"]
+    secret = mapped.shared_secret(terminal, h(DH["chip_ephemeral_public"]))
+    assert secret == mapped.shared_secret(chip, h(DH["terminal_ephemeral_public"]))
+    assert secret.hex().upper() == DH["shared_secret"]
+    assert derive_key(secret, KdfCounter.ENC, AES).hex().upper() == DH["ks_enc"]
+    assert derive_key(secret, KdfCounter.MAC, AES).hex().upper() == DH["ks_mac"]
+
+
+def test_dh_gm_protocol_transcript_against_the_chip_simulator() -> None:
+    password = MrzKey(GM["document_number"], GM["date_of_birth"], GM["date_of_expiry"])
+    chip = ChipPace(
+        [Offer(DH_OID, 0)],
+        mrz_information=password.mrz_information,
+        rng=PinnedRandom(
+            tokens=[h(DH["nonce_s"])],
+            scalars=[int(DH["chip_mapping_private"], 16), int(DH["chip_ephemeral_private"], 16)],
+        ),
+    )
+    transport = RecordingTransport(chip)
+    card_access = parse_card_access(tlv.encode(0x31, h("3012060A04007F00070202040102020102020100")))
+    result = perform_pace(
+        transport,
+        PacePassword.from_mrz(password),
+        card_access.pace_infos[0],
+        parameter_id_in_mse=False,
+        rng=PinnedRandom(
+            scalars=[
+                int(DH["terminal_mapping_private"], 16),
+                int(DH["terminal_ephemeral_private"], 16),
+            ]
+        ),
+    )
+    assert transport.exchanges == [
+        ("0022C1A40F800A04007F00070202040102830101", "9000"),
+        ("10860000027C0000", "7C128010" + DH["encrypted_nonce"] + "9000"),
+        (
+            "10860000867C8183818180" + DH["terminal_mapping_public"] + "00",
+            "7C8183828180" + DH["chip_mapping_public"] + "9000",
+        ),
+        (
+            "10860000867C8183838180" + DH["terminal_ephemeral_public"] + "00",
+            "7C8183848180" + DH["chip_ephemeral_public"] + "9000",
+        ),
+        (
+            "008600000C7C0A8508" + DH["terminal_token"] + "00",
+            "7C0A8608" + DH["chip_token"] + "9000",
+        ),
+    ]
+    assert (result.ks_enc.hex().upper(), result.ks_mac.hex().upper()) == (
+        DH["ks_enc"],
+        DH["ks_mac"],
+    )
