@@ -26,6 +26,7 @@ from cardreader.crypto.pace_mapping import (
     RandomSource,
     authentication_token,
     decrypt_chip_authentication_data,
+    nonce_length,
     pace_group,
     tokens_equal,
     verify_chip_authentication_data,
@@ -215,6 +216,8 @@ def _map_nonce(
     """Step 2 (§4.4.3.3): the ephemeral group and, for GM/CAM, the chip's mapping key."""
     alg = info.protocol.key_algorithm
     if info.protocol.mapping is PaceMapping.INTEGRATED:
+        if len(nonce) != nonce_length(alg):
+            raise ParseError(f"a nonce of {len(nonce)} octets does not fit the Integrated Mapping")
         terminal_nonce = rng.token_bytes(alg.key_length)
         exchange.step(tlv.encode(AuthTag.TERMINAL_MAPPING_DATA, terminal_nonce))
         return group.integrated_mapping(nonce, terminal_nonce, alg), None

@@ -348,3 +348,20 @@ def test_chip_state_machine_refuses_out_of_order_commands() -> None:
     assert _sw(chip.process(bytes.fromhex("00B0000000"))) == 0x6D00
     assert _sw(chip.process(b"\x00\x86")) == 0x6A80
     assert chip.session_keys is None
+
+
+def test_reader_rejects_a_short_nonce_for_the_integrated_mapping() -> None:
+    oid = _oid(KeyAgreement.ECDH, PaceMapping.INTEGRATED, KeyAlgorithm.AES_256)
+    chip = ChipPace([Offer(oid, Id.BRAINPOOL_P256R1)], can=CAN)
+    info = PaceInfo(PACE_PROTOCOLS[oid], 2, Id.BRAINPOOL_P256R1)
+
+    def first_block_only(command: bytes, response: bytes) -> bytes:
+        return tlv.encode(0x7C, tlv.encode(0x80, response[4:20])) + response[-2:]
+
+    with pytest.raises(AccessDeniedError, match="does not fit the Integrated Mapping"):
+        perform_pace(
+            TamperingTransport(chip, 1, first_block_only),
+            PacePassword.from_can(CAN),
+            info,
+            parameter_id_in_mse=False,
+        )
