@@ -182,11 +182,11 @@ class ChipPace:
             self._passwords[Password.CAN] = can.encode("latin-1")
         self._static_key = chip_authentication_key
         self._rng = rng
-        self.session_keys: SessionKeys | None = None
         self.reset()
 
     def reset(self) -> None:
-        """Forget any run in progress (power cycle or a new MSE:Set AT)."""
+        """Forget the session and any run in progress (power cycle, new MSE:Set AT, error)."""
+        self.session_keys: SessionKeys | None = None
         self._phase = _Phase.IDLE
         self._offer: Offer | None = None
         self._password_key = b""
@@ -232,7 +232,6 @@ class ChipPace:
         if (command.p1, command.p2) != MSE_SET_AT:
             raise _RefusedError(Sw.WRONG_P1P2)
         self.reset()
-        self.session_keys = None
         objects = {item.tag: item.value for item in tlv.decode_all(command.data)}
         if MseTag.MECHANISM not in objects or MseTag.PASSWORD not in objects:
             raise _RefusedError(Sw.WRONG_DATA)
