@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Protocol
 
 from hospital_adapter.deadline import Deadline
-from hospital_adapter.errors import HisRejectedError
 from hospital_adapter.visit import Visit
 
 
@@ -23,7 +22,7 @@ class HisRegistrar(Protocol):
 
 
 class InMemoryHis:
-    """Test double: records visits by message id, can be told to be down or to reject."""
+    """Test double: records visits by message id; set ``fail_with`` to make it fail."""
 
     def __init__(self) -> None:
         self.visits: dict[str, Visit] = {}
@@ -34,6 +33,4 @@ class InMemoryHis:
         self.calls += 1
         if self.fail_with is not None:
             raise self.fail_with
-        if visit.department == "":
-            raise HisRejectedError("AE", "no department", retryable=False)
         self.visits.setdefault(visit.message_id, visit)

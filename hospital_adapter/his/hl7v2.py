@@ -84,6 +84,23 @@ def _xpn(full_name: str) -> str:
     return "^".join(escape(part) for part in (words[0], words[-1], " ".join(words[1:-1])))
 
 
+class FinancialClass(enum.Enum):
+    """PV1-20 values (user-defined HL7 table 0064)."""
+
+    INSURED = "BHYT"
+    """Insured visit with a BHYT card (IN1 follows)."""
+    TO_VERIFY = "CHOXN"
+    """Insured visit whose card is "chờ xác minh": to be verified at the counter."""
+    SELF_PAY = "DV"
+    """Self-pay visit ("khám dịch vụ")."""
+
+
+def _financial_class(kind: VisitKind, card: str | None) -> str:
+    if kind is VisitKind.SELF_PAY:
+        return FinancialClass.SELF_PAY.value
+    return (FinancialClass.INSURED if card else FinancialClass.TO_VERIFY).value
+
+
 def build_adt_a04(visit: Visit, header: MessageHeader, sent_at: datetime) -> str:
     """The ADT^A04 message for ``visit``, segments joined by ``\\r``."""
     ident = visit.identity
@@ -104,7 +121,7 @@ def build_adt_a04(visit: Visit, header: MessageHeader, sent_at: datetime) -> str
         str(birth.year) if birth.year_only else birth.compact(), ident.sex.hl7_code,
         "", "", f"{escape(ident.address)}^^^^^VNM" if ident.address else "",
     )  # fmt: skip
-    financial_class = "BHYT" if visit.visit_kind is VisitKind.INSURED else "DV"
+    financial_class = _financial_class(visit.visit_kind, card)
     pv1 = _segment(
         "PV1", "1", "O", f"{escape(visit.department)}^^^{escape(header.receiving_facility)}",
         *[""] * 15, f"{visit.checkin_id}^^^{escape(header.sending_facility)}^VN",

@@ -194,8 +194,13 @@ class Store:
         insurance_code: str = "",
         coverage: CoverageCard | None = None,
         now: datetime | None = None,
+        hold_for: timedelta = timedelta(0),
     ) -> Visit:
-        """Number, record and queue one check-in atomically; return the stored visit."""
+        """Number, record and queue one check-in atomically; return the stored visit.
+
+        The outbox message is due ``hold_for`` after ``now``, so a worker leaves it alone
+        while the caller tries to deliver it at once.
+        """
         now = now or utc_now()
         service_date = now.astimezone(VIETNAM_TIME).date()
         checkin_id = uuid.uuid4().hex
@@ -244,7 +249,7 @@ class Store:
                         "payload": self._crypto.seal(payload, b"outbox/" + checkin_id.encode()),
                         "status": OutboxStatus.PENDING,
                         "attempts": 0,
-                        "next_attempt_at": now.timestamp(),
+                        "next_attempt_at": (now + hold_for).timestamp(),
                         "last_error": None,
                         "delivered_at": None,
                     }

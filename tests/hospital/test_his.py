@@ -107,12 +107,17 @@ def test_mllp_registration_is_accepted_once(his: RunningHis) -> None:
 
 
 def test_mllp_ae_from_validation_is_not_retryable(his: RunningHis) -> None:
-    visit = sample_visit(coverage=False)  # insured, but no card anywhere: no IN1
+    visit = replace(sample_visit(), department="")  # no PV1-3 assigned location
     with pytest.raises(HisRejectedError) as info:
         _mllp(his).register(visit, Deadline.after(5))
     assert (info.value.status, info.value.retryable) == ("AE", False)
-    assert "IN1-36" in info.value.detail
+    assert info.value.detail == "assigned location missing"
     assert his.state.registrations == {}
+
+
+def test_unverified_insured_visit_is_flagged_without_in1() -> None:
+    message = build_adt_a04(sample_visit(coverage=False), HEADER, SENT)
+    assert "|CHOXN|" in message and "IN1|" not in message
 
 
 @pytest.mark.parametrize(("fault", "retryable"), [(HisFault.ERROR, False), (HisFault.REJECT, True)])

@@ -1,0 +1,113 @@
+"""The outbox worker: delivers queued registrations once the HIS is back.
+
+At-least-once sending with an idempotency key (MSH-10, FHIR Encounter identifier) gives
+exactly-once registration; see :mod:`hospital_adapter.store.db`.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
+
+from hospital_adapter.deadline import Deadline
+from hospital_adapter.errors import HisError, HisRejectedError, StoreError
+from hospital_adapter.his.base import HisRegistrar
+from hospital_adapter.store import Store
+from hospital_adapter.visit import utc_now
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    delivered: int = 0
+    retrying: int = 0
+    rejected: int = 0
+
+
+@dataclass(frozen=True)
+class RetrySchedule:
+    """Wait ``base * 2**attempts`` (at most ``cap``, with ±20 % jitter) between attempts;
+    give up after ``max_attempts`` and leave the message rejected for a person to look at."""
+
+    base: timedelta = timedelta(seconds=5)
+    cap: timedelta = timedelta(minutes=5)
+    max_attempts: int = 50
+
+    def next_attempt(self, now: datetime, attempts: int, rng: random.Random) -> datetime | None:
+        if attempts + 1 >= self.max_attempts:
+            return None
+        delay = min(self.cap, self.base * (1 << min(attempts, 20)))
+        return now + delay * rng.uniform(0.8, 1.2)
+
+
+def describe(exc: HisError) -> str:
+    """A short error text without the HIS's free text (which may echo personal data)."""
+    if isinstance(exc, HisRejectedError):
+        return f"{type(exc).__name__} {exc.status}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+class OutboxWorker:
+    """Claims due messages from the store and hands them to the registrar."""
+
+    def __init__(
+        self,
+        store: Store,
+        registrar: HisRegistrar,
+        *,
+        schedule: RetrySchedule = RetrySchedule(),
+        lease: timedelta = timedelta(seconds=60),
+        send_timeout_s: float = 10.0,
+        clock: Callable[[], datetime] = utc_now,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._store = store
+        self._registrar = registrar
+        self._schedule = schedule
+        self._lease = lease
+        self._send_timeout = send_timeout_s
+        self._clock = clock
+        self._rng = rng or random.Random()
+
+    def deliver(self, key: str, attempts: int, send: Callable[[], None]) -> str:
+        """Run ``send`` for message ``key`` and record the outcome in the store.
+
+        Returns ``delivered``, ``retrying`` or ``rejected``.
+        """
+        try:
+            send()
+        except HisError as exc:
+            now = self._clock()
+            permanent = isinstance(exc, HisRejectedError) and not exc.retryable
+            retry_at = None if permanent else self._schedule.next_attempt(now, attempts, self._rng)
+            self._store.mark_failed(key, describe(exc), retry_at, now=now)
+            log.info("message %s not delivered: %s", key, describe(exc))
+            return "rejected" if retry_at is None else "retrying"
+        self._store.mark_delivered(key, now=self._clock())
+        return "delivered"
+
+    def deliver_due(self, limit: int = 50) -> DeliveryReport:
+        """One pass: send every message due now."""
+        counts = {"delivered": 0, "retrying": 0, "rejected": 0}
+        for message in self._store.claim_due(self._clock(), self._lease, limit):
+            send = partial(
+                self._registrar.register, message.visit, Deadline.after(self._send_timeout)
+            )
+            outcome = self.deliver(message.key, message.attempts, send)
+            counts[outcome] += 1
+        return DeliveryReport(**counts)
+
+    def run(self, stop: threading.Event, interval_s: float = 2.0) -> None:
+        """Deliver until ``stop`` is set (run it in a daemon thread)."""
+        while not stop.is_set():
+            try:
+                self.deliver_due()
+            except StoreError as exc:
+                log.warning("outbox pass failed, trying again later: %s", exc)
+            stop.wait(interval_s)

@@ -1,0 +1,164 @@
+"""The facade the kiosk calls: identity + choices → ticket, insurance and registration status.
+
+Every call finishes within the caller's deadline. When the BHXH gateway is down, slow or
+unsure, the check-in still completes in degraded mode: the ticket says "BHYT to be verified
+at the counter" (DOMAIN.md §1: nothing may block or be lost when the network is down). When
+the HIS is down, the registration is queued in the outbox and delivered later.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Protocol
+
+from hospital_adapter.deadline import Deadline
+from hospital_adapter.errors import GatewayError, GatewayUnavailableError
+from hospital_adapter.gateway.codes import Decision
+from hospital_adapter.gateway.wire import InsuranceLookup, LookupQuery
+from hospital_adapter.his.base import HisRegistrar
+from hospital_adapter.identity import PatientIdentity
+from hospital_adapter.outbox import OutboxWorker
+from hospital_adapter.store import Store
+from hospital_adapter.visit import InsuranceStatus, Visit, VisitKind, VisitRequest, utc_now
+
+log = logging.getLogger(__name__)
+
+COUNTER_NOTE = "BHYT to be verified at the counter"
+COUNTER_NOTE_VI = "Kiểm tra BHYT tại quầy"
+HIS_RESERVE_S = 1.0
+"""Time kept back from the gateway lookup for storing and registering the check-in."""
+
+
+class InsuranceLookupPort(Protocol):
+    """What the service needs of :class:`~hospital_adapter.gateway.GatewayClient`."""
+
+    def lookup(self, query: LookupQuery, deadline: Deadline | None = None) -> InsuranceLookup: ...
+
+
+class RegistrationStatus(enum.Enum):
+    DELIVERED = "delivered"
+    """The HIS acknowledged the registration."""
+    QUEUED = "queued"
+    """Stored in the outbox; the worker delivers it when the HIS answers."""
+    REJECTED = "rejected"
+    """The HIS refused it (HL7 AE, FHIR 4xx): staff must look at it (``outbox retry``)."""
+
+
+@dataclass(frozen=True)
+class InsuranceCheck:
+    """Outcome of a lookup for the kiosk's choice screen. ``lookup`` is ``None`` when the
+    gateway could not be asked (down, too slow, misconfigured): then ``decision`` is
+    ``RETRY`` or ``CONFIGURATION_ERROR`` and the patient goes on in degraded mode."""
+
+    decision: Decision
+    lookup: InsuranceLookup | None
+    degraded: bool
+
+
+@dataclass(frozen=True)
+class CheckInResult:
+    """What the kiosk prints and says. No personal data: safe to log."""
+
+    checkin_id: str
+    ticket: int
+    department: str
+    visit_kind: VisitKind
+    insurance: InsuranceStatus
+    insurance_code: str
+    registration: RegistrationStatus
+    counter_note: str
+    """Empty, or :data:`COUNTER_NOTE` when BHYT must be verified at the counter."""
+
+
+class CheckInService:
+    """Check patients in. Thread-safe; the kiosk calls it from a worker thread.
+
+    ``lookup_insurance`` (optional, for the choice screen) then ``check_in``.
+    """
+
+    def __init__(
+        self,
+        gateway: InsuranceLookupPort,
+        registrar: HisRegistrar,
+        store: Store,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        outbox: OutboxWorker | None = None,
+    ) -> None:
+        self._gateway = gateway
+        self._registrar = registrar
+        self._store = store
+        self._clock = clock
+        self._outbox = outbox or OutboxWorker(store, registrar, clock=clock)
+
+    def lookup_insurance(self, identity: PatientIdentity, deadline: Deadline) -> InsuranceCheck:
+        """Ask the gateway about ``identity``'s BHYT card; never raises for gateway trouble."""
+        try:
+            result = self._gateway.lookup(LookupQuery.for_identity(identity), deadline)
+        except GatewayUnavailableError as exc:
+            log.warning("gateway unavailable, degraded check-in: %s", exc)
+            return InsuranceCheck(Decision.RETRY, None, degraded=True)
+        except GatewayError as exc:
+            log.error("gateway refused the facility's request (configuration?): %s", exc)
+            return InsuranceCheck(Decision.CONFIGURATION_ERROR, None, degraded=True)
+        if result.decision is Decision.CONFIGURATION_ERROR:
+            log.error("gateway answered %s: check the staff identity and account", result.raw_code)
+        degraded = result.decision in (Decision.RETRY, Decision.CONFIGURATION_ERROR)
+        return InsuranceCheck(result.decision, result, degraded=degraded)
+
+    def check_in(
+        self,
+        request: VisitRequest,
+        deadline: Deadline,
+        insurance: InsuranceCheck | None = None,
+    ) -> CheckInResult:
+        """Check ``request`` in within ``deadline``.
+
+        For an insured visit without a prior ``insurance`` check, the gateway is asked
+        first with the deadline less :data:`HIS_RESERVE_S`. Only a store failure raises
+        (:class:`~hospital_adapter.errors.StoreError`): then nothing was recorded.
+        """
+        status, code, coverage = InsuranceStatus.NOT_APPLICABLE, "", None
+        if request.visit_kind is VisitKind.INSURED:
+            if insurance is None:
+                lookup_deadline = Deadline(deadline.at - HIS_RESERVE_S, deadline.clock)
+                insurance = self.lookup_insurance(request.identity, lookup_deadline)
+            looked_up = insurance.lookup
+            code = "" if looked_up is None else looked_up.raw_code
+            if insurance.decision is Decision.INSURED and looked_up is not None:
+                status, coverage = InsuranceStatus.VERIFIED, looked_up.card
+            else:
+                status = InsuranceStatus.TO_VERIFY_AT_COUNTER
+        now = self._clock()
+        hold = timedelta(seconds=max(deadline.remaining(), 0.0) + 5)
+        visit = self._store.check_in(
+            request, status, insurance_code=code, coverage=coverage, now=now, hold_for=hold
+        )
+        registration = self._register_now(visit, deadline)
+        return CheckInResult(
+            checkin_id=visit.checkin_id,
+            ticket=visit.ticket,
+            department=visit.department,
+            visit_kind=visit.visit_kind,
+            insurance=status,
+            insurance_code=code,
+            registration=registration,
+            counter_note=COUNTER_NOTE if status is InsuranceStatus.TO_VERIFY_AT_COUNTER else "",
+        )
+
+    def _register_now(self, visit: Visit, deadline: Deadline) -> RegistrationStatus:
+        if deadline.expired:
+            return RegistrationStatus.QUEUED
+        outcome = self._outbox.deliver(
+            visit.message_id, 0, partial(self._registrar.register, visit, deadline)
+        )
+        return {
+            "delivered": RegistrationStatus.DELIVERED,
+            "retrying": RegistrationStatus.QUEUED,
+            "rejected": RegistrationStatus.REJECTED,
+        }[outcome]
