@@ -84,7 +84,7 @@ def _xpn(full_name: str) -> str:
     return "^".join(escape(part) for part in (words[0], words[-1], " ".join(words[1:-1])))
 
 
-class FinancialClass(enum.Enum):
+class FinancialClass(enum.StrEnum):
     """PV1-20 values (user-defined HL7 table 0064)."""
 
     INSURED = "BHYT"
@@ -95,10 +95,10 @@ class FinancialClass(enum.Enum):
     """Self-pay visit ("khám dịch vụ")."""
 
 
-def _financial_class(kind: VisitKind, card: str | None) -> str:
+def _financial_class(kind: VisitKind, card: str | None) -> FinancialClass:
     if kind is VisitKind.SELF_PAY:
-        return FinancialClass.SELF_PAY.value
-    return (FinancialClass.INSURED if card else FinancialClass.TO_VERIFY).value
+        return FinancialClass.SELF_PAY
+    return FinancialClass.INSURED if card else FinancialClass.TO_VERIFY
 
 
 def build_adt_a04(visit: Visit, header: MessageHeader, sent_at: datetime) -> str:
