@@ -17,7 +17,7 @@ from functools import partial
 from typing import Protocol
 
 from hospital_adapter.deadline import Deadline
-from hospital_adapter.errors import GatewayError, GatewayUnavailableError
+from hospital_adapter.errors import GatewayAuthError, GatewayError
 from hospital_adapter.gateway.codes import Decision
 from hospital_adapter.gateway.wire import InsuranceLookup, LookupQuery
 from hospital_adapter.his.base import HisRegistrar
@@ -100,12 +100,12 @@ class CheckInService:
         """Ask the gateway about ``identity``'s BHYT card; never raises for gateway trouble."""
         try:
             result = self._gateway.lookup(LookupQuery.for_identity(identity), deadline)
-        except GatewayUnavailableError as exc:
-            log.warning("gateway unavailable, degraded check-in: %s", exc)
-            return InsuranceCheck(Decision.RETRY, None, degraded=True)
-        except GatewayError as exc:
-            log.error("gateway refused the facility's request (configuration?): %s", exc)
+        except GatewayAuthError as exc:
+            log.error("gateway refused the facility's account: %s", exc)
             return InsuranceCheck(Decision.CONFIGURATION_ERROR, None, degraded=True)
+        except GatewayError as exc:
+            log.warning("gateway unavailable or garbled, degraded check-in: %s", exc)
+            return InsuranceCheck(Decision.RETRY, None, degraded=True)
         if result.decision is Decision.CONFIGURATION_ERROR:
             log.error("gateway answered %s: check the staff identity and account", result.raw_code)
         degraded = result.decision in (Decision.RETRY, Decision.CONFIGURATION_ERROR)

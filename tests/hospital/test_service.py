@@ -208,3 +208,20 @@ def test_persistent_101_degrades(
         InsuranceStatus.TO_VERIFY_AT_COUNTER,
         "101",
     )
+
+
+def test_garbled_gateway_degrades_and_refused_account_is_configuration(
+    dataset: Dataset,
+    gateway: RunningGateway,
+    make_client: ClientFactory,
+    his: RunningHis,
+    store: Store,
+) -> None:
+    service, _ = _service(make_client, his, store)
+    identity = request_for(dataset.with_outcome("000")).identity
+    gateway.simulator.inject(Fault.GARBAGE)
+    check = service.lookup_insurance(identity, Deadline.after(5))
+    assert (check.decision, check.lookup, check.degraded) == (Decision.RETRY, None, True)
+    gateway.simulator.accounts["kiosk"] = "rotated"
+    check = service.lookup_insurance(identity, Deadline.after(5))
+    assert (check.decision, check.lookup) == (Decision.CONFIGURATION_ERROR, None)
