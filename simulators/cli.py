@@ -7,6 +7,8 @@ import json
 import click
 
 from simulators import demo as demo_module
+from simulators.bhxh_gateway.__main__ import main as gateway_main
+from simulators.his.__main__ import main as his_main
 from simulators.issuance.lds import td1_mrz
 from simulators.persona import make_persona, qr_payload
 
@@ -50,3 +52,20 @@ def persona(seed: int, as_json: bool) -> None:
     width = max(len(key) for key in data)
     for key, value in data.items():
         click.echo(f"{key:>{width}}  {value}")
+
+
+_PASS_THROUGH = {"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []}
+
+
+@main.command(context_settings=_PASS_THROUGH)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def gateway(args: tuple[str, ...]) -> None:
+    """Run the simulated BHXH gateway (options: cccd-sim gateway --help)."""
+    raise SystemExit(gateway_main(list(args)))
+
+
+@main.command(context_settings=_PASS_THROUGH)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def his(args: tuple[str, ...]) -> None:
+    """Run the simulated HIS: MLLP listener and FHIR endpoint (options: cccd-sim his --help)."""
+    raise SystemExit(his_main(list(args)))
