@@ -1,0 +1,337 @@
+"""EF.SOD, the Document Security Object, and the CMS SignedData around it.
+
+EF.SOD is application tag ``77`` around a CMS ContentInfo whose SignedData encapsulates an
+LDSSecurityObject: the hash algorithm and one hash per data group (ICAO 9303-10 §4.6.2,
+ICAO 9303-12 §4.6, RFC 5652 §5). The same SignedData shape carries the CSCA master list
+(ICAO 9303-12 §8), so :func:`parse_signed_data` serves both. Parsing is bounded in size and
+counts and raises :class:`ParseError` on malformed input, :class:`UnsupportedProtocolError`
+on a hash algorithm this library lacks; nothing is verified here, only decoded.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from asn1crypto import algos, cms, core
+
+from cardreader.errors import ParseError
+from cardreader.iso7816 import tlv
+from cardreader.verify.signature import (
+    Certificate,
+    DigestAlgorithm,
+    DistinguishedName,
+    asn1_parse_errors,
+    certificate_from_asn1,
+    distinguished_name,
+    verify_signature,
+)
+
+SOD_TAG = 0x77
+"""Application tag 23 around the ContentInfo (ICAO 9303-10 §4.6.2)."""
+SIGNED_ATTRIBUTES_TAG = 0x31
+"""The signature covers the signed attributes encoded as a SET OF (RFC 5652 §5.4)."""
+
+MAX_SOD_BYTES = 65536
+MAX_DATA_GROUPS = 16
+MAX_CERTIFICATES = 64
+MAX_SIGNED_ATTRIBUTES = 32
+MIN_DATA_GROUP, MAX_DATA_GROUP = 1, 16
+
+
+class ContentType(enum.Enum):
+    """OIDs of CMS content and signed attribute types used by eMRTDs."""
+
+    SIGNED_DATA = "1.2.840.113549.1.7.2"
+    LDS_SECURITY_OBJECT = "2.23.136.1.1.1"
+    """id-icao-mrtd-security-ldsSecurityObject (ICAO 9303-10 §4.6.2.1)."""
+    CSCA_MASTER_LIST = "2.23.136.1.1.2"
+    """id-icao-cscaMasterList (ICAO 9303-12 §8.2)."""
+
+
+class SignedAttribute(enum.Enum):
+    """Attribute types of a SignerInfo (RFC 5652 §11)."""
+
+    CONTENT_TYPE = "1.2.840.113549.1.9.3"
+    MESSAGE_DIGEST = "1.2.840.113549.1.9.4"
+    SIGNING_TIME = "1.2.840.113549.1.9.5"
+
+
+class LdsSecurityObjectVersion(enum.IntEnum):
+    """V0 has no LDSVersionInfo, V1 must have one (ICAO 9303-10 §4.6.2.2)."""
+
+    V0 = 0
+    V1 = 1
+
+
+class _DataGroupHash(core.Sequence):  # type: ignore[misc]
+    _fields = [  # noqa: RUF012 (asn1crypto schema)
+        ("data_group_number", core.Integer),
+        ("data_group_hash_value", core.OctetString),
+    ]
+
+
+class _DataGroupHashValues(core.SequenceOf):  # type: ignore[misc]
+    _child_spec = _DataGroupHash
+
+
+class _LdsVersionInfo(core.Sequence):  # type: ignore[misc]
+    _fields = [  # noqa: RUF012 (asn1crypto schema)
+        ("lds_version", core.PrintableString),
+        ("unicode_version", core.PrintableString),
+    ]
+
+
+class _LdsSecurityObject(core.Sequence):  # type: ignore[misc]
+    """LDSSecurityObject (ICAO 9303-10 §4.6.2.2)."""
+
+    _fields = [  # noqa: RUF012 (asn1crypto schema)
+        ("version", core.Integer),
+        ("hash_algorithm", algos.DigestAlgorithm),
+        ("data_group_hash_values", _DataGroupHashValues),
+        ("lds_version_info", _LdsVersionInfo, {"optional": True}),
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class DataGroupHash:
+    number: int
+    value: bytes = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class LdsSecurityObject:
+    """The hashes the Document Signer vouches for (ICAO 9303-10 §4.6.2.2)."""
+
+    version: LdsSecurityObjectVersion
+    hash_algorithm: DigestAlgorithm
+    data_group_hashes: tuple[DataGroupHash, ...]
+    lds_version: str | None = None
+    unicode_version: str | None = None
+
+    @property
+    def hashes(self) -> Mapping[int, bytes]:
+        """Data group number → hash value."""
+        return {item.number: item.value for item in self.data_group_hashes}
+
+
+@dataclass(frozen=True, slots=True)
+class SignerIdentifier:
+    """issuerAndSerialNumber or subjectKeyIdentifier of a SignerInfo (RFC 5652 §5.3)."""
+
+    issuer: DistinguishedName | None = None
+    serial_number: int | None = None
+    subject_key_identifier: bytes | None = None
+
+    def matches(self, certificate: Certificate) -> bool:
+        if self.subject_key_identifier is not None:
+            return certificate.subject_key_identifier == self.subject_key_identifier
+        return (
+            self.issuer is not None
+            and certificate.issuer.match_key == self.issuer.match_key
+            and certificate.serial_number == self.serial_number
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SignerInfo:
+    """One SignerInfo (RFC 5652 §5.3) with its signed attributes decoded."""
+
+    signer: SignerIdentifier
+    digest_algorithm: DigestAlgorithm
+    signature_algorithm: bytes = field(repr=False)
+    """DER AlgorithmIdentifier."""
+    signature: bytes = field(repr=False)
+    signed_attributes: bytes | None = field(repr=False)
+    """The attributes as the DER SET OF the signature covers; None if absent."""
+    content_type: str | None
+    message_digest: bytes | None = field(repr=False)
+    signing_time: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class SignedData:
+    """A CMS SignedData with one signer and encapsulated content (RFC 5652 §5.1)."""
+
+    content_type: str
+    content: bytes = field(repr=False)
+    certificates: tuple[Certificate, ...]
+    signer_info: SignerInfo
+
+    @property
+    def signer_certificate(self) -> Certificate | None:
+        """The certificate the SignerInfo names, if the SignedData carries it."""
+        return next((c for c in self.certificates if self.signer_info.signer.matches(c)), None)
+
+    @property
+    def signed_bytes(self) -> bytes:
+        """What the signature covers: the signed attributes, or the content without them."""
+        signed = self.signer_info.signed_attributes
+        return self.content if signed is None else signed
+
+    def content_digest(self) -> bytes:
+        """Hash of the encapsulated content with the signer's digest algorithm."""
+        return self.signer_info.digest_algorithm.digest(self.content)
+
+    def signature_valid(self, certificate: Certificate) -> bool:
+        """Whether ``certificate``'s key verifies the SignerInfo's signature."""
+        info = self.signer_info
+        return verify_signature(
+            certificate.public_key,
+            info.signature_algorithm,
+            info.signature,
+            self.signed_bytes,
+            info.digest_algorithm,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Sod:
+    """EF.SOD: the SignedData and the LDSSecurityObject inside it."""
+
+    signed_data: SignedData
+    security_object: LdsSecurityObject
+
+    @property
+    def ds_certificate(self) -> Certificate | None:
+        """The Document Signer certificate carried in the SOD."""
+        return self.signed_data.signer_certificate
+
+
+def _single_value(attribute: cms.CMSAttribute) -> core.Asn1Value:
+    values = attribute["values"]
+    if len(values) != 1:
+        raise ParseError(f"signed attribute {attribute['type'].dotted} must have one value")
+    return values[0]
+
+
+def _signer_info(info: cms.SignerInfo) -> SignerInfo:
+    sid = info["sid"]
+    if sid.name == "subject_key_identifier":
+        signer = SignerIdentifier(subject_key_identifier=sid.chosen.native)
+    else:
+        signer = SignerIdentifier(
+            issuer=distinguished_name(sid.chosen["issuer"]),
+            serial_number=sid.chosen["serial_number"].native,
+        )
+    raw_attributes: bytes | None = None
+    content_type: str | None = None
+    digest: bytes | None = None
+    signing_time: datetime | None = None
+    attributes = info["signed_attrs"]
+    if not isinstance(attributes, core.Void):
+        if len(attributes) > MAX_SIGNED_ATTRIBUTES:
+            raise ParseError(f"more than {MAX_SIGNED_ATTRIBUTES} signed attributes")
+        raw_attributes = tlv.encode(SIGNED_ATTRIBUTES_TAG, attributes.contents)
+        seen: set[str] = set()
+        for attribute in attributes:
+            oid = attribute["type"].dotted
+            if oid in seen:
+                raise ParseError(f"signed attribute {oid} appears twice")
+            seen.add(oid)
+            if oid == SignedAttribute.CONTENT_TYPE.value:
+                value = _single_value(attribute)
+                if not isinstance(value, core.ObjectIdentifier):
+                    raise ParseError("content-type attribute is not an OID")
+                content_type = value.dotted
+            elif oid == SignedAttribute.MESSAGE_DIGEST.value:
+                digest = _single_value(attribute).native
+                if not isinstance(digest, bytes):
+                    raise ParseError("message-digest attribute is not an OCTET STRING")
+            elif oid == SignedAttribute.SIGNING_TIME.value:
+                signing_time = _single_value(attribute).native
+                if not isinstance(signing_time, datetime):
+                    raise ParseError("signing-time attribute is not a time")
+    return SignerInfo(
+        signer=signer,
+        digest_algorithm=DigestAlgorithm.from_oid(info["digest_algorithm"]["algorithm"].dotted),
+        signature_algorithm=info["signature_algorithm"].dump(),
+        signature=info["signature"].native,
+        signed_attributes=raw_attributes,
+        content_type=content_type,
+        message_digest=digest,
+        signing_time=signing_time,
+    )
+
+
+def parse_signed_data(
+    der: bytes, expected: ContentType, max_certificates: int = MAX_CERTIFICATES
+) -> SignedData:
+    """Decode a ContentInfo holding SignedData with ``expected`` content (RFC 5652 §3, §5).
+
+    Exactly one SignerInfo is accepted (ICAO 9303-10 §4.6.2.2 recommends one).
+    """
+    with asn1_parse_errors("CMS SignedData"):
+        info = cms.ContentInfo.load(der, strict=True)
+        if info["content_type"].dotted != ContentType.SIGNED_DATA.value:
+            raise ParseError(f"content type {info['content_type'].dotted} is not SignedData")
+        signed = info["content"]
+        encapsulated = signed["encap_content_info"]
+        content_type = encapsulated["content_type"].dotted
+        if content_type != expected.value:
+            raise ParseError(f"encapsulated content {content_type} is not {expected.name}")
+        content = encapsulated["content"].native
+        if not isinstance(content, bytes):
+            raise ParseError("SignedData without encapsulated content")
+        certificates = signed["certificates"]
+        count = 0 if certificates.native is None else len(certificates)
+        if count > max_certificates:
+            raise ParseError(f"more than {max_certificates} certificates")
+        parsed = tuple(
+            certificate_from_asn1(choice.chosen)
+            for choice in (certificates if count else ())
+            if choice.name == "certificate"
+        )
+        signer_infos = signed["signer_infos"]
+        if len(signer_infos) != 1:
+            raise ParseError(f"{len(signer_infos)} signer infos; exactly one is supported")
+        return SignedData(content_type, content, parsed, _signer_info(signer_infos[0]))
+
+
+def parse_lds_security_object(der: bytes) -> LdsSecurityObject:
+    """Decode an LDSSecurityObject v0 or v1 (ICAO 9303-10 §4.6.2.2)."""
+    with asn1_parse_errors("LDSSecurityObject"):
+        lso = _LdsSecurityObject.load(der, strict=True)
+        try:
+            version = LdsSecurityObjectVersion(lso["version"].native)
+        except ValueError:
+            raise ParseError(f"LDSSecurityObject version {lso['version'].native}") from None
+        algorithm = DigestAlgorithm.from_oid(lso["hash_algorithm"]["algorithm"].dotted)
+        values = lso["data_group_hash_values"]
+        if not 1 <= len(values) <= MAX_DATA_GROUPS:
+            raise ParseError(f"{len(values)} data group hashes (1 to {MAX_DATA_GROUPS} allowed)")
+        hashes: list[DataGroupHash] = []
+        for item in values:
+            number = item["data_group_number"].native
+            value = item["data_group_hash_value"].native
+            if not MIN_DATA_GROUP <= number <= MAX_DATA_GROUP:
+                raise ParseError(f"data group number {number} out of range")
+            if any(h.number == number for h in hashes):
+                raise ParseError(f"data group {number} hashed twice")
+            if len(value) != algorithm.digest_size:
+                raise ParseError(f"DG{number} hash is not a {algorithm.label} value")
+            hashes.append(DataGroupHash(number, value))
+        version_info = lso["lds_version_info"]
+        has_info = not isinstance(version_info, core.Void)
+        if has_info != (version is LdsSecurityObjectVersion.V1):
+            raise ParseError("LDSVersionInfo must be present exactly in version 1")
+        return LdsSecurityObject(
+            version=version,
+            hash_algorithm=algorithm,
+            data_group_hashes=tuple(hashes),
+            lds_version=version_info["lds_version"].native if has_info else None,
+            unicode_version=version_info["unicode_version"].native if has_info else None,
+        )
+
+
+def parse_sod(data: bytes) -> Sod:
+    """Decode EF.SOD: tag 77, the SignedData and its LDSSecurityObject (ICAO 9303-10 §4.6.2)."""
+    if len(data) > MAX_SOD_BYTES:
+        raise ParseError(f"EF.SOD of {len(data)} bytes exceeds {MAX_SOD_BYTES}")
+    wrapper = tlv.decode_single(data)
+    if wrapper.tag != SOD_TAG:
+        raise ParseError(f"EF.SOD starts with tag {wrapper.tag:X}, not {SOD_TAG:X}")
+    signed = parse_signed_data(wrapper.value, ContentType.LDS_SECURITY_OBJECT)
+    return Sod(signed, parse_lds_security_object(signed.content))
