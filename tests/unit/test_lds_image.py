@@ -1,0 +1,137 @@
+"""Decoding DG2 faces (JPEG and JPEG 2000) to PNG for the kiosk.
+
+Vector: the BSI TR-03105-5 specimen face (../shared/vectors/bsi-tr03105-5/Datagroup2.bin),
+a JPEG 2000 (JP2) image of 413 × 531 pixels. JPEG and raw JPEG 2000 codestreams are made
+here with Pillow's encoders.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+from cardreader.errors import ParseError
+from cardreader.lds.dg2 import ImageFormat, parse_dg2
+from cardreader.lds.image import MAX_DIMENSION, decode_face
+from tests.vectors import BSI_DATASET
+
+BSI_FACE = parse_dg2((BSI_DATASET / "Datagroup2.bin").read_bytes()).faces[0].image
+
+
+def encoded(mode: str, size: tuple[int, int], pillow_format: str, **options: object) -> bytes:
+    image = Image.new(mode, size)
+    image.putdata(
+        [(i * 37) % 251 if mode == "L" else _colour(mode, i) for i in range(size[0] * size[1])]
+    )
+    out = io.BytesIO()
+    image.save(out, format=pillow_format, **options)
+    return out.getvalue()
+
+
+def _colour(mode: str, i: int) -> tuple[int, ...]:
+    return tuple((i * k) % 251 for k in range(3, 3 + len(mode)))
+
+
+def pixels(png: bytes) -> tuple[str, tuple[int, int], bytes]:
+    with Image.open(io.BytesIO(png), formats=["PNG"]) as image:
+        return image.mode, image.size, image.tobytes()
+
+
+def test_bsi_jpeg2000_face_is_413_by_531() -> None:
+    decoded = decode_face(BSI_FACE)
+    assert (decoded.width, decoded.height) == (413, 531)
+    assert (decoded.mode, decoded.source_format) == ("RGB", ImageFormat.JPEG2000)
+    assert decoded.png.startswith(b"\x89PNG\r\n\x1a\n")
+    with Image.open(io.BytesIO(BSI_FACE)) as original:
+        assert pixels(decoded.png) == ("RGB", (413, 531), original.convert("RGB").tobytes())
+    assert "png=" not in repr(decoded)
+
+
+@pytest.mark.parametrize(
+    ("data", "source_format", "mode"),
+    [
+        (encoded("RGB", (30, 40), "JPEG"), ImageFormat.JPEG, "RGB"),
+        (encoded("L", (17, 9), "JPEG"), ImageFormat.JPEG, "L"),
+        (encoded("CMYK", (8, 8), "JPEG"), ImageFormat.JPEG, "RGB"),
+        (encoded("RGB", (21, 13), "JPEG2000", no_jp2=True), ImageFormat.JPEG2000, "RGB"),
+        (encoded("L", (5, 7), "JPEG2000"), ImageFormat.JPEG2000, "L"),
+    ],
+)
+def test_decodes_to_the_same_pixels(data: bytes, source_format: ImageFormat, mode: str) -> None:
+    decoded = decode_face(data)
+    assert (decoded.source_format, decoded.mode) == (source_format, mode)
+    with Image.open(io.BytesIO(data)) as original:
+        expected = original.convert(mode)
+        assert (decoded.width, decoded.height) == original.size
+        assert pixels(decoded.png) == (mode, original.size, expected.tobytes())
+
+
+def test_raw_codestream_is_detected() -> None:
+    data = encoded("RGB", (4, 4), "JPEG2000", no_jp2=True)
+    assert data.startswith(bytes.fromhex("FF4FFF51"))
+    assert decode_face(data).source_format is ImageFormat.JPEG2000
+
+
+@pytest.mark.parametrize(
+    "size", [(MAX_DIMENSION + 1, 1), (1, MAX_DIMENSION + 1)], ids=["too wide", "too tall"]
+)
+def test_oversized_images_are_refused_before_decoding(size: tuple[int, int]) -> None:
+    data = encoded("L", size, "JPEG")
+    with pytest.raises(ParseError, match=f"exceeds {MAX_DIMENSION}×{MAX_DIMENSION}"):
+        decode_face(data)
+
+
+def test_largest_accepted_dimension() -> None:
+    assert decode_face(encoded("L", (MAX_DIMENSION, 1), "JPEG")).width == MAX_DIMENSION
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"\x89PNG\r\n\x1a\n" + b"\x00" * 20, "neither JPEG nor JPEG 2000"),
+        (b"", "neither JPEG nor JPEG 2000"),
+        (bytes.fromhex("FFD8FF") + b"\x00" * 10, "JPEG face image cannot be decoded"),
+        (BSI_FACE[: len(BSI_FACE) // 2], "JPEG2000 face image cannot be decoded"),
+        (encoded("RGB", (30, 40), "JPEG")[:200], "JPEG face image cannot be decoded"),
+        (bytes.fromhex("FF4FFF51") + b"\x00" * 60, "JPEG2000 face image cannot be decoded"),
+    ],
+)
+def test_undecodable_images_raise_parse_error(data: bytes, message: str) -> None:
+    with pytest.raises(ParseError, match=message):
+        decode_face(data)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.sampled_from([b"", bytes.fromhex("FFD8FF"), bytes.fromhex("FF4FFF51")]),
+    st.binary(max_size=200),
+)
+def test_random_bytes_raise_only_parse_error(magic: bytes, data: bytes) -> None:
+    with contextlib.suppress(ParseError):
+        decoded = decode_face(magic + data)
+        assert decoded.width <= MAX_DIMENSION
+
+
+SMALL_JPEG = encoded("RGB", (16, 16), "JPEG")
+SMALL_J2K = encoded("RGB", (16, 16), "JPEG2000", no_jp2=True)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.sampled_from([SMALL_JPEG, SMALL_J2K]),
+    st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 255)), min_size=1, max_size=4),
+)
+def test_mutated_images_raise_only_parse_error(
+    image: bytes, changes: list[tuple[int, int]]
+) -> None:
+    data = bytearray(image)
+    for position, byte in changes:
+        data[position % len(data)] = byte
+    with contextlib.suppress(ParseError):
+        decoded = decode_face(bytes(data))
+        assert decoded.width <= MAX_DIMENSION and decoded.height <= MAX_DIMENSION
