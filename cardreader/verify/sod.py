@@ -326,12 +326,21 @@ def parse_lds_security_object(der: bytes) -> LdsSecurityObject:
         )
 
 
-def parse_sod(data: bytes) -> Sod:
-    """Decode EF.SOD: tag 77, the SignedData and its LDSSecurityObject (ICAO 9303-10 §4.6.2)."""
+def parse_sod_signed_data(data: bytes) -> SignedData:
+    """Decode EF.SOD up to the SignedData, leaving its LDSSecurityObject undecoded.
+
+    Lets a verifier check the signature even when the security object itself is malformed
+    or uses a hash algorithm this library lacks.
+    """
     if len(data) > MAX_SOD_BYTES:
         raise ParseError(f"EF.SOD of {len(data)} bytes exceeds {MAX_SOD_BYTES}")
     wrapper = tlv.decode_single(data)
     if wrapper.tag != SOD_TAG:
         raise ParseError(f"EF.SOD starts with tag {wrapper.tag:X}, not {SOD_TAG:X}")
-    signed = parse_signed_data(wrapper.value, ContentType.LDS_SECURITY_OBJECT)
+    return parse_signed_data(wrapper.value, ContentType.LDS_SECURITY_OBJECT)
+
+
+def parse_sod(data: bytes) -> Sod:
+    """Decode EF.SOD: tag 77, the SignedData and its LDSSecurityObject (ICAO 9303-10 §4.6.2)."""
+    signed = parse_sod_signed_data(data)
     return Sod(signed, parse_lds_security_object(signed.content))
