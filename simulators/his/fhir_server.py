@@ -36,6 +36,11 @@ class FhirStore:
         self.resources: dict[tuple[str, str, str], dict[str, Any]] = {}
         self.lock = threading.Lock()
 
+    def count(self, resource_type: str) -> int:
+        """How many resources of ``resource_type`` were created."""
+        with self.lock:
+            return sum(1 for key in self.resources if key[0] == resource_type)
+
     def transaction(self, bundle: object, state: HisState) -> dict[str, Any]:
         if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
             raise _Unprocessable("not a Bundle")
@@ -196,6 +201,11 @@ class FhirEndpoint:
     def url(self) -> str:
         host, port = self._server.server_address[:2]
         return f"http://{host!s}:{port}/fhir"
+
+    @property
+    def store(self) -> FhirStore:
+        """The resources created so far (conditional creates make retries create nothing)."""
+        return self._server.store
 
     def start(self) -> FhirEndpoint:
         if self._thread.ident is None:

@@ -1,9 +1,10 @@
-"""Fixtures: a simulated BHXH gateway on a free port, clients pointed at it."""
+"""Fixtures: a simulated BHXH gateway and HIS on free ports, clients pointed at them, a store."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,6 +12,8 @@ import pytest
 from hospital_adapter.config import GatewayAccount, GatewaySettings
 from hospital_adapter.gateway import GatewayClient, LookupQuery
 from hospital_adapter.identity import BirthDate
+from hospital_adapter.store import Store
+from simulators import his as his_sim
 from simulators.bhxh_gateway import (
     DEFAULT_ACCOUNTS,
     Dataset,
@@ -18,6 +21,8 @@ from simulators.bhxh_gateway import (
     RunningGateway,
     serve,
 )
+
+from .helpers import KEY
 
 STAFF_NAME = "Trần Thị Bình"
 STAFF_ID = "079190000001"
@@ -33,6 +38,19 @@ def dataset() -> Dataset:
 def gateway(dataset: Dataset) -> Iterator[RunningGateway]:
     with serve(dataset) as running:
         yield running
+
+
+@pytest.fixture
+def his() -> Iterator[his_sim.RunningHis]:
+    with his_sim.serve() as running:
+        yield running
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    opened = Store(tmp_path / "kiosk.sqlite3", KEY)
+    yield opened
+    opened.close()
 
 
 ClientFactory = Callable[..., GatewayClient]

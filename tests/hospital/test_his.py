@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
@@ -14,7 +13,7 @@ from hospital_adapter.his import FhirRegistrar, MessageHeader, MllpRegistrar
 from hospital_adapter.his.fhir import build_transaction, check_transaction_response
 from hospital_adapter.his.hl7v2 import Ack, AckCode, build_adt_a04, escape, parse_ack
 from hospital_adapter.his.mllp import frame, read_frame
-from simulators.his import HisFault, RunningHis, serve
+from simulators.his import HisFault, RunningHis
 
 from .helpers import sample_visit
 
@@ -76,12 +75,6 @@ def test_read_frame_is_bounded() -> None:
         b.sendall(b"junk\x0bMSH\x1c\r")
         with pytest.raises(HisProtocolError, match="before the MLLP start"):
             read_frame(a)
-
-
-@pytest.fixture
-def his() -> Iterator[RunningHis]:
-    with serve() as running:
-        yield running
 
 
 def _mllp(his: RunningHis, timeout_s: float = 2.0) -> MllpRegistrar:

@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
-
-import pytest
 
 from hospital_adapter.deadline import Deadline
 from hospital_adapter.gateway import Decision
@@ -17,23 +13,12 @@ from hospital_adapter.service import COUNTER_NOTE, CheckInService, RegistrationS
 from hospital_adapter.store import Store
 from hospital_adapter.visit import InsuranceStatus, VisitKind
 from simulators.bhxh_gateway import Dataset, Fault, RunningGateway
-from simulators.his import HisFault, RunningHis, serve
+from simulators.his import HisFault, RunningHis
 
 from .conftest import ClientFactory
-from .helpers import KEY, request_for
+from .helpers import request_for
 
 NOW_SCHEDULE = RetrySchedule(base=timedelta(0))
-
-
-@pytest.fixture
-def his() -> Iterator[RunningHis]:
-    with serve() as running:
-        yield running
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Store:
-    return Store(tmp_path / "kiosk.sqlite3", KEY)
 
 
 def _service(
