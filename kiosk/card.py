@@ -1,0 +1,84 @@
+"""What the kiosk needs from a card read, as plain records and one port.
+
+The flow never sees a transport or a data group: a :class:`CardReaderPort` opens the chip
+with the given credentials, reports progress, then the identity as soon as the identity
+files are verified, then the photo (DG2, read after the identity). Adapters live in
+:mod:`kiosk.card_pcsc`.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Protocol
+
+from cardreader.access.credentials import Credentials
+from hospital_adapter.identity import BirthDate, Sex
+
+
+class Trust(enum.Enum):
+    """The verdict of passive and chip authentication, as the kiosk acts on it (issue #3)."""
+
+    VERIFIED = "verified"
+    """Integrity, genuineness and the chain to a known CSCA are proven."""
+    UNTRUSTED = "untrusted"
+    """Every proof that could be made holds, but the signer's CSCA is unknown."""
+    INVALID = "invalid"
+    """A proof failed: altered or cloned data. Refused, sent to the counter."""
+
+
+@dataclass(frozen=True)
+class ChipIdentity:
+    """Who the chip says the holder is (DG13 with the MRZ of DG1, DOMAIN.md §2)."""
+
+    id_number: str = field(repr=False)
+    full_name: str = field(repr=False)
+    date_of_birth: BirthDate = field(repr=False)
+    sex: Sex
+    address: str = field(default="", repr=False)
+    date_of_expiry: date | None = field(default=None, repr=False)
+    """``None``: the card has no expiry (issued at 58 or older)."""
+
+    def expired_on(self, day: date) -> bool:
+        return self.date_of_expiry is not None and self.date_of_expiry < day
+
+
+@dataclass(frozen=True)
+class IdentityRead:
+    """The identity with its verdict; ``detail`` explains the verdict to staff (no
+    personal data: check names and reasons only)."""
+
+    identity: ChipIdentity
+    trust: Trust
+    detail: str = ""
+
+
+class CardEvents(Protocol):
+    """Called by a :class:`CardReaderPort` from its worker thread, in this order."""
+
+    def progress(self, done: int, total: int) -> None:
+        """Bytes read so far of all files, and the total expected."""
+
+    def identity(self, read: IdentityRead) -> None:
+        """The identity files are read and verified (before the photo is read)."""
+
+    def photo(self, png: bytes) -> None:
+        """The face from DG2, re-encoded as PNG."""
+
+
+class CardReaderPort(Protocol):
+    """Reads the card on the kiosk's reader. Blocking: run it off the GUI thread.
+
+    Raises :class:`cardreader.errors.CardError` subclasses: ``CardRemovedError`` (pulled
+    out), ``AccessDeniedError`` (wrong CAN), ``NoCardError``, other ``TransportError``
+    and ``ParseError``. An error after :meth:`CardEvents.identity` only loses the photo.
+    """
+
+    def read(self, credentials: Credentials, events: CardEvents) -> None: ...
+
+
+def mask_id_number(id_number: str, visible: int = 4) -> str:
+    """``079185012345`` → ``••••••••2345``: only the last ``visible`` digits on screen."""
+    shown = id_number[-visible:] if visible > 0 else ""
+    return "•" * (len(id_number) - len(shown)) + shown
