@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -24,11 +25,16 @@ from cardreader.access.credentials import (
 )
 from cardreader.errors import AccessDeniedError, CardError, ParseError, TransportError
 from cardreader.files.ids import Ef
+from cardreader.lds.dg1 import parse_dg1
+from cardreader.lds.files import load_ef_files
 from cardreader.log import TRAFFIC
 from cardreader.mrz import parse_mrz
 from cardreader.qr import parse_cccd_qr, parse_ddmmyyyy
 from cardreader.read import CardRead, read_card
 from cardreader.transport import pcsc
+from cardreader.verify.passive import verify_files
+from cardreader.verify.report import VerificationReport
+from cardreader.verify.trust import TrustStore
 
 EXIT_USAGE = 2
 EXIT_CARD = 4
@@ -226,3 +232,92 @@ def apdu(reader_name: str | None, apdus: tuple[str, ...]) -> None:
         for command in commands:
             response = transport.transmit(command)
             click.echo(f"> {command.hex().upper()}\n< {response.hex().upper()}")
+
+
+def _issuing_state(files: Mapping[Ef, bytes]) -> str | None:
+    """The MRZ issuing state of DG1, if DG1 was saved and parses."""
+    data = files.get(Ef.DG1)
+    if data is None:
+        return None
+    try:
+        return parse_dg1(data).issuing_state
+    except ParseError:
+        return None
+
+
+def report_json(
+    report: VerificationReport, at: datetime, issuing_state: str | None
+) -> dict[str, Any]:
+    """The verification report as JSON: the verdict and every check."""
+    return {
+        "verdict": report.verdict.name,
+        "exit_code": report.verdict.exit_code,
+        "at": at.isoformat(),
+        "issuing_state": issuing_state,
+        "checks": [
+            {
+                "kind": check.kind.value,
+                "subject": check.subject,
+                "status": check.status.value,
+                "reason": check.reason,
+            }
+            for check in report.checks
+        ],
+    }
+
+
+@main.command()
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option(
+    "--csca",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="CSCA certificate (PEM or DER) or a folder of them; repeatable.",
+)
+@click.option(
+    "--masterlist",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="ICAO CSCA master list (its own signature is verified); repeatable.",
+)
+@click.option(
+    "--crl",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="CRL of a CSCA (DER or PEM); repeatable.",
+)
+@click.option(
+    "--at",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Judge certificate validity on this date (YYYY-MM-DD, UTC) instead of now.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def verify(
+    directory: Path,
+    csca: tuple[Path, ...],
+    masterlist: tuple[Path, ...],
+    crl: tuple[Path, ...],
+    at: datetime | None,
+    as_json: bool,
+) -> None:
+    """Verify EF files saved in DIRECTORY offline (passive authentication).
+
+    Exit codes: 0 VERIFIED, 1 INVALID, 3 UNTRUSTED, 2 usage or I/O error.
+    """
+    try:
+        files = load_ef_files(directory)
+        trust = TrustStore.load(csca, masterlist, crl)
+    except OSError as exc:
+        _fail(f"cannot read {exc.filename}: {exc.strerror}", EXIT_USAGE)
+    except CardError as exc:
+        _fail(str(exc), EXIT_USAGE)
+    moment = at.replace(tzinfo=UTC) if at is not None else datetime.now(UTC)
+    issuing_state = _issuing_state(files)
+    report = verify_files(files, trust, moment, issuing_state)
+    if as_json:
+        click.echo(json.dumps(report_json(report, moment, issuing_state), indent=2))
+    else:
+        click.echo(f"{report.verdict.name} (checked at {moment:%Y-%m-%d %H:%M} UTC)")
+        for check in report.checks:
+            click.echo(f"  {check.status.value:13} {check.title:40} {check.reason}")
+    sys.exit(report.verdict.exit_code)

@@ -10,7 +10,8 @@ are kept per issuer and used only once their signature verifies with the CSCA.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -237,6 +238,17 @@ def load_crl(path: Path) -> Crl:
 # -- the store ---------------------------------------------------------------------------
 
 
+@contextmanager
+def _naming(path: Path) -> Iterator[None]:
+    """Prefix the file name to the parse and trust errors raised while loading it."""
+    try:
+        yield
+    except UntrustedMasterListError as exc:
+        raise UntrustedMasterListError(f"{path}: {exc.reason}") from exc
+    except ParseError as exc:
+        raise ParseError(f"{path}: {exc}") from exc
+
+
 class TrustStore:
     """CSCA trust anchors and CRLs, looked up by issuer name and key identifier."""
 
@@ -263,17 +275,25 @@ class TrustStore:
         """
         store = cls()
         for path in csca:
-            for certificate in load_certificates(path):
+            with _naming(path):
+                certificates = load_certificates(path)
+            for certificate in certificates:
                 store.add_anchor(certificate)
         for path in master_lists:
-            store.add_master_list(load_master_list(path))
+            with _naming(path):
+                store.add_master_list(load_master_list(path))
         for path in crls:
-            store.add_crl(load_crl(path))
+            with _naming(path):
+                store.add_crl(load_crl(path))
         return store
 
     @property
     def anchors(self) -> tuple[Certificate, ...]:
         return tuple(self._anchors.values())
+
+    @property
+    def crls(self) -> tuple[Crl, ...]:
+        return tuple(item for items in self._crls.values() for item in items)
 
     def add_anchor(self, certificate: Certificate) -> None:
         if certificate.der not in self._anchors:
