@@ -1,4 +1,4 @@
-"""A virtual eMRTD chip: ISO 7816-4 file system, BAC, PACE, secure messaging.
+"""A virtual eMRTD chip: ISO 7816-4 file system, BAC, PACE, secure messaging, CA and AA.
 
 The chip answers raw command APDUs with raw responses (the ``CardModel`` protocol of
 :mod:`simulators.vpcd`), so it runs in process or behind pcscd alike. Its state machines
@@ -25,6 +25,8 @@ from simulators.chip.sm import ChipSmSession, SmViolationError
 LDS_AID = bytes.fromhex("A0000002471001")
 CARD_ACCESS_FID = 0x011C
 DEFAULT_ATR = bytes.fromhex("3B8880014241434B434344439A")
+CHIP_AUTHENTICATION_MSE = frozenset({(0x41, 0xA4), (0x41, 0xA6)})
+"""MSE P1-P2 of Chip Authentication (Set AT, Set KAT); PACE uses C1 A4 (ICAO 9303-11 §6.2)."""
 
 
 class Sw(enum.IntEnum):
@@ -123,17 +125,23 @@ class _Selection:
 
 
 class EmrtdChip(ApduCard):
-    """An eMRTD application with BAC and (optionally) PACE."""
+    """An eMRTD application with BAC and, optionally, PACE, Chip and Active Authentication."""
 
     def __init__(
         self,
         config: ChipConfig,
         pace: PaceResponder | None = None,
         random: Callable[[int], bytes] = secrets.token_bytes,
+        *,
+        chip_authentication: ChipAuthResponder | None = None,
+        active_authentication: ActiveAuthResponder | None = None,
     ) -> None:
         super().__init__(config.atr)
         self.config = config
         self.pace = pace
+        self.chip_authentication = chip_authentication
+        self.active_authentication = active_authentication
+        self._chip_authenticating = False
         self.random = random
         self.access = Access.NONE
         self.selection = _Selection()
@@ -147,8 +155,11 @@ class EmrtdChip(ApduCard):
         self.access = Access.NONE
         self.selection = _Selection()
         self.challenge = None
+        self._chip_authenticating = False
         if self.pace:
             self.pace.reset()
+        if self.chip_authentication:
+            self.chip_authentication.reset()
 
     def on_sm_broken(self) -> None:
         super().on_sm_broken()
@@ -161,8 +172,9 @@ class EmrtdChip(ApduCard):
             0xB1: self._read_binary_odd,
             0x84: self._get_challenge,
             0x82: self._mutual_authenticate,
-            0x22: self._pace_step,
-            0x86: self._pace_step,
+            0x22: self._mse,
+            0x86: self._general_authenticate,
+            0x88: self._internal_authenticate,
         }
 
     # --- files -----------------------------------------------------------------------
@@ -287,6 +299,32 @@ class EmrtdChip(ApduCard):
             self._open(Access.PACE, ChipSmSession(alg, ks_enc, ks_mac, 0))
         return data, sw
 
+    # --- Chip and Active Authentication (ICAO 9303-11 §6.2, §6.1) -----------------------
+    def _mse(self, command: CommandApdu) -> tuple[bytes, int]:
+        self._chip_authenticating = (command.p1, command.p2) in CHIP_AUTHENTICATION_MSE
+        return self._general_authenticate(command)
+
+    def _general_authenticate(self, command: CommandApdu) -> tuple[bytes, int]:
+        """GENERAL AUTHENTICATE belongs to the protocol the last MSE selected."""
+        if not self._chip_authenticating:
+            return self._pace_step(command)
+        if self.chip_authentication is None:
+            return b"", Sw.WRONG_P1P2
+        if self.sm is None:
+            return b"", Sw.CONDITIONS_NOT_SATISFIED
+        data, sw, keys = self.chip_authentication.respond(command)
+        if keys is not None:  # this answer still goes out under the old keys
+            alg, ks_enc, ks_mac = keys
+            self.sm = ChipSmSession(alg, ks_enc, ks_mac, 0)
+        return data, sw
+
+    def _internal_authenticate(self, command: CommandApdu) -> tuple[bytes, int]:
+        if self.active_authentication is None:
+            return b"", Sw.INS_NOT_SUPPORTED
+        if self.access is Access.NONE:
+            return b"", Sw.SECURITY_NOT_SATISFIED
+        return self.active_authentication.respond(command)
+
 
 class PaceResponder(Protocol):
     """The chip's PACE half as the card model sees it (see :mod:`simulators.chip.pace`)."""
@@ -297,4 +335,24 @@ class PaceResponder(Protocol):
         self, command: CommandApdu
     ) -> tuple[bytes, int, tuple[KeyAlgorithm, bytes, bytes] | None]:
         """Answer MSE:Set AT or GENERAL AUTHENTICATE; return session keys once done."""
+        ...
+
+
+class ChipAuthResponder(Protocol):
+    """The chip's Chip Authentication half (see :mod:`simulators.chip.chip_auth`)."""
+
+    def reset(self) -> None: ...
+
+    def respond(
+        self, command: CommandApdu
+    ) -> tuple[bytes, int, tuple[KeyAlgorithm, bytes, bytes] | None]:
+        """Answer MSE:Set KAT/AT or GENERAL AUTHENTICATE; return the new keys once agreed."""
+        ...
+
+
+class ActiveAuthResponder(Protocol):
+    """The chip's Active Authentication half (see :mod:`simulators.chip.active_auth`)."""
+
+    def respond(self, command: CommandApdu) -> tuple[bytes, int]:
+        """Answer INTERNAL AUTHENTICATE with the signature over the challenge."""
         ...
