@@ -24,6 +24,9 @@ PILLOW_FORMATS: Mapping[ImageFormat, str] = MappingProxyType(
     {ImageFormat.JPEG: "JPEG", ImageFormat.JPEG2000: "JPEG2000"}
 )
 """The one Pillow decoder tried for each detected format."""
+PNG_COMPRESS_LEVEL = 1
+"""The PNG only carries pixels to the screen: fast zlib level (about 4× faster than the
+default 6 on a 413 × 531 face, 11 % larger)."""
 DISPLAY_MODES = ("L", "RGB")
 """Modes kept as they are; anything else (CMYK, YCbCr, 16-bit grey, alpha) becomes RGB."""
 
@@ -54,7 +57,7 @@ def decode_face(image: bytes) -> DecodedImage:
             opened.load()
             shown = opened if opened.mode in DISPLAY_MODES else opened.convert("RGB")
             out = io.BytesIO()
-            shown.save(out, format="PNG")
+            shown.save(out, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
             mode = shown.mode
     except ParseError:
         raise
