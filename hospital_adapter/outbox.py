@@ -2,6 +2,10 @@
 
 At-least-once sending with an idempotency key (MSH-10, FHIR Encounter identifier) gives
 exactly-once registration; see :mod:`hospital_adapter.store.db`.
+
+The kiosk runs one worker in a background thread (:meth:`OutboxWorker.start`) and stops it
+at shutdown with :meth:`OutboxThread.stop`, which returns once the send in flight, if any,
+is done: within the worker's ``send_timeout_s`` plus one store transaction.
 """
 
 from __future__ import annotations
@@ -13,9 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
+from types import TracebackType
 
 from hospital_adapter.deadline import Deadline
-from hospital_adapter.errors import HisError, HisRejectedError, StoreError
+from hospital_adapter.errors import HisError, HisRejectedError, HospitalAdapterError
 from hospital_adapter.his.base import HisRegistrar
 from hospital_adapter.store import Store
 from hospital_adapter.visit import utc_now
@@ -92,10 +97,18 @@ class OutboxWorker:
         self._store.mark_delivered(key, now=self._clock())
         return "delivered"
 
-    def deliver_due(self, limit: int = 50) -> DeliveryReport:
-        """One pass: send every message due now."""
+    def deliver_due(self, limit: int = 50, stop: threading.Event | None = None) -> DeliveryReport:
+        """One pass: send every message due now, one after the other.
+
+        Once ``stop`` is set the pass ends after the message in flight; the messages it
+        claimed but did not send are released, due again at once for the next worker.
+        """
         counts = {"delivered": 0, "retrying": 0, "rejected": 0}
-        for message in self._store.claim_due(self._clock(), self._lease, limit):
+        messages = self._store.claim_due(self._clock(), self._lease, limit)
+        for index, message in enumerate(messages):
+            if stop is not None and stop.is_set():
+                self._store.release([m.key for m in messages[index:]], now=self._clock())
+                break
             send = partial(
                 self._registrar.register, message.visit, Deadline.after(self._send_timeout)
             )
@@ -104,10 +117,62 @@ class OutboxWorker:
         return DeliveryReport(**counts)
 
     def run(self, stop: threading.Event, interval_s: float = 2.0) -> None:
-        """Deliver until ``stop`` is set (run it in a daemon thread)."""
+        """Deliver due messages every ``interval_s`` until ``stop`` is set.
+
+        Returns at most one send (``send_timeout_s``) and one store transaction after
+        ``stop`` is set. A pass that fails (store busy, an unexpected error) is logged and
+        tried again at the next interval: the loop only ends on ``stop``.
+        """
         while not stop.is_set():
             try:
-                self.deliver_due()
-            except StoreError as exc:
+                self.deliver_due(stop=stop)
+            except HospitalAdapterError as exc:
                 log.warning("outbox pass failed, trying again later: %s", exc)
+            except Exception as exc:  # the kiosk's worker must outlive one bad pass
+                # The type only: an unknown error's text might carry personal data.
+                log.error("outbox pass failed unexpectedly: %s", type(exc).__name__)
             stop.wait(interval_s)
+
+    def start(self, interval_s: float = 2.0) -> OutboxThread:
+        """Run :meth:`run` in a daemon thread; stop it with :meth:`OutboxThread.stop`."""
+        return OutboxThread(self, interval_s).start()
+
+
+class OutboxThread:
+    """An :class:`OutboxWorker` running in a daemon thread; a context manager that stops it.
+
+    The thread is a daemon, so a kiosk that exits without stopping it never hangs; stopping
+    it first lets the send in flight finish and be recorded.
+    """
+
+    def __init__(self, worker: OutboxWorker, interval_s: float = 2.0) -> None:
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=worker.run, args=(self._stop, interval_s), name="outbox-worker", daemon=True
+        )
+
+    def start(self) -> OutboxThread:
+        self._thread.start()
+        return self
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
+    def stop(self, timeout_s: float | None = None) -> bool:
+        """Ask the worker to stop, wait up to ``timeout_s`` (``None``: until it has), and
+        return whether it has ended. It ends within ``send_timeout_s`` and one transaction."""
+        self._stop.set()
+        self._thread.join(timeout_s)
+        return not self._thread.is_alive()
+
+    def __enter__(self) -> OutboxThread:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

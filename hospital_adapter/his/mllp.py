@@ -28,14 +28,22 @@ def frame(message: str) -> bytes:
     return START_BLOCK + message.encode("utf-8") + END_BLOCK
 
 
-def read_frame(sock: socket.socket, limit: int = MAX_FRAME_BYTES) -> bytes:
+def read_frame(
+    sock: socket.socket, limit: int = MAX_FRAME_BYTES, *, deadline: Deadline | None = None
+) -> bytes:
     """Read one MLLP block from ``sock`` and return its content (without the framing).
 
     Raises :class:`HisProtocolError` for bytes before the start block or an oversized
     frame, :class:`ConnectionError` if the peer closes first; socket timeouts propagate.
+    With a ``deadline``, the whole read ends by it (a peer trickling bytes cannot extend
+    it) with :class:`TimeoutError`.
     """
     buffer = b""
     while END_BLOCK not in buffer:
+        if deadline is not None:
+            if deadline.expired:
+                raise TimeoutError("MLLP frame not complete by the deadline")
+            sock.settimeout(deadline.remaining())
         chunk = sock.recv(65536)
         if not chunk:
             raise ConnectionError("connection closed before the end of the MLLP frame")
@@ -70,14 +78,14 @@ class MllpRegistrar:
 
     def register(self, visit: Visit, deadline: Deadline) -> None:
         message = build_adt_a04(visit, self._header, self._clock())
-        timeout = deadline.cap(self._timeout)
-        if timeout <= 0:
+        budget = Deadline(min(deadline.at, deadline.clock() + self._timeout), deadline.clock)
+        if budget.expired:
             raise HisUnavailableError("deadline passed before sending to the HIS")
         try:
-            with socket.create_connection(self._address, timeout=timeout) as sock:
-                sock.settimeout(deadline.cap(self._timeout) or 0.001)
+            with socket.create_connection(self._address, timeout=budget.remaining()) as sock:
+                sock.settimeout(budget.remaining() or 0.001)
                 sock.sendall(frame(message))
-                raw = read_frame(sock)
+                raw = read_frame(sock, deadline=budget)
         except TimeoutError:
             raise HisUnavailableError("the HIS did not acknowledge in time") from None
         except OSError as exc:

@@ -19,7 +19,7 @@ import logging
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -280,6 +280,16 @@ class Store:
             OutboxMessage(key, self._open_visit(payload, b"outbox/" + cid.encode()), attempts)
             for key, cid, payload, attempts in rows
         ]
+
+    def release(self, keys: Iterable[str], now: datetime | None = None) -> None:
+        """Hand claimed but unsent messages back, due at ``now`` instead of at the end of
+        their lease (a worker that stops mid-pass)."""
+        due = (now or utc_now()).timestamp()
+        with self._transaction():
+            self._db.conn.executemany(
+                "UPDATE outbox SET next_attempt_at = ? WHERE key = ? AND status = ?",
+                [(due, key, OutboxStatus.PENDING) for key in keys],
+            )
 
     def _open_visit(self, blob: bytes, context: bytes) -> Visit:
         try:

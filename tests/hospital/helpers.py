@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import socket
+import time
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 
 from hospital_adapter.gateway import CoverageCard
@@ -55,3 +58,20 @@ def sample_visit(*, insured: bool = True, coverage: bool = True) -> Visit:
         if coverage
         else None,
     )
+
+
+def wait_until(condition: Callable[[], bool], timeout_s: float = 5.0, poll_s: float = 0.01) -> bool:
+    """Poll ``condition`` until it holds or ``timeout_s`` passes; return its last value."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() >= deadline:
+            return condition()
+        time.sleep(poll_s)
+    return True
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on (for a server started later)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import threading
+import time
 from dataclasses import replace
 
 import pytest
@@ -214,3 +216,24 @@ def test_fhir_faults(his: RunningHis) -> None:
         with pytest.raises(error, match=text):
             registrar.register(sample_visit(), Deadline.after(5))
     registrar.close()
+
+
+def test_read_frame_deadline_bounds_a_trickling_peer() -> None:
+    a, b = socket.socketpair()
+    done = threading.Event()
+
+    def trickle() -> None:
+        b.sendall(b"\x0bMSH")
+        while not done.wait(0.02):
+            b.sendall(b"x")
+
+    sender = threading.Thread(target=trickle, daemon=True)
+    with a, b:
+        sender.start()
+        start = time.monotonic()
+        with pytest.raises(TimeoutError):
+            read_frame(a, deadline=Deadline.after(0.3))
+        elapsed = time.monotonic() - start
+        done.set()
+        sender.join()
+    assert 0.25 < elapsed < 1.0
