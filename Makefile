@@ -6,10 +6,11 @@ MAKEFLAGS += --no-builtin-rules
 
 # Debian packages the project needs at run and build time (pyscard builds from source).
 # Later features add theirs here (fonts, Qt libraries, ...).
-APT_PACKAGES := pcscd vsmartcard-vpcd libpcsclite-dev swig pkg-config gcc python3-dev python3-venv
+APT_PACKAGES := pcscd vsmartcard-vpcd libpcsclite-dev swig pkg-config gcc python3-dev python3-venv \
+	fonts-noto-core libgl1 libegl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libglib2.0-0 libpulse0
 
 # Optional dependency groups of pyproject.toml installed into .venv, space-separated.
-EXTRAS := dev
+EXTRAS := dev kiosk
 
 PYTHON ?= python3
 VENV := .venv

@@ -56,6 +56,8 @@ class KioskSettings:
     """``[kiosk]``: behaviour of the flow and the screen."""
 
     language: Language = Language.VI
+    hospital_name: str = "Bệnh viện Đa khoa"
+    """Printed at the top of the ticket."""
     untrusted_card: Policy = Policy.ALLOW
     """An unknown CSCA (UNTRUSTED verdict, DOMAIN.md §2 "Trust")."""
     expired_card: Policy = Policy.ALLOW
