@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cardreader.errors import ParseError
 
@@ -64,22 +64,25 @@ class CheckDigit:
 
 @dataclass(frozen=True, slots=True)
 class Mrz:
-    """A parsed MRZ. Dates stay in the YYMMDD form printed; names stay as printed."""
+    """A parsed MRZ. Dates stay in the YYMMDD form printed; names stay as printed.
+
+    Everything personal is left out of ``repr``.
+    """
 
     format: MrzFormat
     document_code: str
     issuing_state: str
-    document_number: str
-    optional_data_1: str
-    date_of_birth: str
-    sex: str
-    date_of_expiry: str
-    nationality: str
-    optional_data_2: str
-    primary_identifier: str
-    secondary_identifier: str
-    check_digits: tuple[CheckDigit, ...]
-    text: str
+    document_number: str = field(repr=False)
+    optional_data_1: str = field(repr=False)
+    date_of_birth: str = field(repr=False)
+    sex: str = field(repr=False)
+    date_of_expiry: str = field(repr=False)
+    nationality: str = field(repr=False)
+    optional_data_2: str = field(repr=False)
+    primary_identifier: str = field(repr=False)
+    secondary_identifier: str = field(repr=False)
+    check_digits: tuple[CheckDigit, ...] = field(repr=False)
+    text: str = field(repr=False)
 
     @property
     def valid(self) -> bool:
