@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import shutil
+import subprocess
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from asn1crypto import cms
@@ -31,7 +34,7 @@ from cardreader.verify.sod import (
     parse_signed_data,
     parse_sod,
 )
-from simulators.pki import Algorithm, Pki, lds_security_object
+from simulators.pki import ALL_ALGORITHMS, Algorithm, Pki, lds_security_object
 from tests.vectors import BSI_DATASET
 
 BSI_SOD = (BSI_DATASET / "EF_SOD.bin").read_bytes()
@@ -109,13 +112,26 @@ def test_pki_sod_v1_with_key_identifier(pki_sod: tuple[Pki, bytes, bytes]) -> No
     assert sod.signed_data.signature_valid(parse_certificate(ds_der))
 
 
-def test_a_master_list_is_not_an_sod(pki_sod: tuple[Pki, bytes, bytes]) -> None:
+def test_a_master_list_is_not_an_sod() -> None:
     pki = Pki(seed=3)
     csca = pki.csca(Algorithm.ECDSA_P256)
     master_list = pki.master_list(pki.master_list_signer(csca, Algorithm.ECDSA_P256), [csca])
     with pytest.raises(ParseError, match="not LDS_SECURITY_OBJECT"):
         parse_sod(tlv.encode(0x77, master_list))
     assert parse_signed_data(master_list, ContentType.CSCA_MASTER_LIST).certificates
+
+
+def test_pki_is_deterministic_with_a_seed_for_ec_keys() -> None:
+    """Seeded EC chains and SODs repeat byte for byte (RSA keys cannot be seeded)."""
+
+    def build(seed: int) -> tuple[bytes, bytes, bytes]:
+        pki = Pki(seed=seed)
+        csca = pki.csca(Algorithm.ECDSA_BRAINPOOL_P384R1)
+        ds = pki.document_signer(csca, Algorithm.ECDSA_P256)
+        return csca.der, ds.der, pki.sod(ds, {1: b"a", 2: b"b"})
+
+    assert build(1) == build(1)
+    assert build(1)[0] != build(2)[0]
 
 
 @pytest.mark.parametrize(
@@ -264,3 +280,32 @@ def test_mutated_security_object(position: int, mask: int) -> None:
     mutated[position % len(content)] ^= mask
     with contextlib.suppress(CardError):
         parse_lds_security_object(bytes(mutated))
+
+
+# -- interoperability: OpenSSL accepts what the test PKI signs ------------------------------
+
+OPENSSL = shutil.which("openssl")
+
+
+@pytest.mark.skipif(OPENSSL is None, reason="openssl is not installed")
+@pytest.mark.parametrize("algorithm", ALL_ALGORITHMS, ids=lambda a: a.label)
+def test_openssl_verifies_the_pki_sod(algorithm: Algorithm, tmp_path: Path) -> None:
+    """An independent CMS implementation checks the SOD and its chain to the CSCA."""
+    assert OPENSSL is not None
+    pki = Pki()
+    csca = pki.csca(algorithm)
+    content = tlv.decode_single(pki.sod(pki.document_signer(csca, algorithm), {1: b"a"})).value
+    ca_file = csca.write_pem(tmp_path / "csca.pem")
+    command = [OPENSSL, "cms", "-verify", "-inform", "DER", "-binary", "-CAfile", str(ca_file)]
+    command += ["-purpose", "any", "-out", str(tmp_path / "content.der"), "-in"]
+    (tmp_path / "sod.der").write_bytes(content)
+    good = subprocess.run([*command, str(tmp_path / "sod.der")], capture_output=True, check=False)
+    assert good.returncode == 0, good.stderr
+    assert (tmp_path / "content.der").read_bytes() == lds_security_object({1: b"a"})
+    signed = parse_sod(tlv.encode(0x77, content)).signed_data
+    position = content.index(signed.content) + len(signed.content) - 1
+    (tmp_path / "bad.der").write_bytes(
+        content[:position] + bytes((content[position] ^ 1,)) + content[position + 1 :]
+    )
+    bad = subprocess.run([*command, str(tmp_path / "bad.der")], capture_output=True, check=False)
+    assert bad.returncode != 0
