@@ -84,7 +84,8 @@ def _dg_hash_checks(signed: SignedData, files: Mapping[Ef, bytes]) -> list[Check
     for number in sorted(covered.keys() | present.keys()):
         subject = f"DG{number}"
         if number not in present:
-            checks.append(Check(CheckKind.DG_HASH, UNKNOWN, "listed in EF.SOD, not read", subject))
+            reason = "listed in EF.SOD, not read: nothing from it is used"
+            checks.append(Check(CheckKind.DG_HASH, NOT_SUPPORTED, reason, subject))
         elif number not in covered:
             reason = "not covered by EF.SOD: its content is unproven"
             checks.append(Check(CheckKind.DG_HASH, UNKNOWN, reason, subject))
@@ -221,18 +222,20 @@ def _crl_check(
     lists = trust.crls_of(anchor)
     if not lists:
         return Check(kind, UNKNOWN, f"no CRL available for CSCA {anchor.subject}")
+    later: list[datetime] = []
     for item in lists:
         revoked_at = item.revoked.get(ds.serial_number)
         if revoked_at is not None and revoked_at <= at:
             return Check(kind, FAILED, f"the DS certificate was revoked on {_date(revoked_at)}")
+        if revoked_at is not None:
+            later.append(revoked_at)
     latest = max(lists, key=lambda item: item.this_update)
-    stale = latest.next_update is not None and latest.next_update < at
-    note = (
-        f" (next update was due {_date(latest.next_update)})"
-        if stale and latest.next_update
-        else ""
-    )
-    return Check(kind, PASSED, f"not revoked in the CRL of {_date(latest.this_update)}{note}")
+    reason = f"not revoked at {_date(at)} in the CRL of {_date(latest.this_update)}"
+    if later:
+        reason += f" (revoked later, on {_date(min(later))})"
+    if latest.next_update is not None and latest.next_update < at:
+        reason += f" (its next update was due {_date(latest.next_update)})"
+    return Check(kind, PASSED, reason)
 
 
 def _country_check(
@@ -241,7 +244,7 @@ def _country_check(
     """The CSCA's country (C) against the issuing state of the MRZ (ICAO 9303-12 §7.1.1)."""
     kind = CheckKind.COUNTRY
     if issuing_state is None:
-        return Check(kind, UNKNOWN, "the issuing state is not known (DG1 not read)")
+        return Check(kind, UNKNOWN, "no issuing state given (DG1 missing or unreadable)")
     state = issuing_state.strip("<").upper()
     expected = ISSUING_STATE_COUNTRY.get(state, state)
     if anchor is not None:

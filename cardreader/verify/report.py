@@ -4,7 +4,9 @@ A check passes only when something was proven; what could not be decided is UNKN
 (e.g. no trust anchor for the chain), what the card or library does not offer is
 NOT_SUPPORTED. The verdict follows issue #3: VERIFIED only when integrity and genuineness
 are proven; INVALID when any proof fails; UNTRUSTED when every proof that could be made
-holds but the chain to a CSCA is unknown.
+holds but the chain to a CSCA is unknown. A data group listed in EF.SOD but not read (DG3
+behind Terminal Authentication) is NOT_SUPPORTED and does not block VERIFIED; one read but
+not covered by EF.SOD is UNKNOWN and does.
 """
 
 from __future__ import annotations
@@ -54,12 +56,13 @@ class Verdict(enum.Enum):
 
 _GENUINENESS = (CheckKind.CHIP_AUTHENTICATION, CheckKind.ACTIVE_AUTHENTICATION)
 """At least one of these must pass to prove the chip is not a clone (ICAO 9303-11 §6)."""
-_INTEGRITY = (
-    CheckKind.DG_HASH,
+_SIGNATURE_AND_CHAIN = (
     CheckKind.SOD_SIGNED_ATTRIBUTES,
     CheckKind.SOD_SIGNATURE,
     CheckKind.DS_CERTIFICATE,
+    CheckKind.CHAIN,
 )
+"""Kinds that must all pass for VERIFIED, besides the data-group hashes."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,8 +95,9 @@ class VerificationReport:
         """VERIFIED / INVALID / UNTRUSTED by the rules in the module docstring."""
         if any(check.status is CheckStatus.FAILED for check in self.checks):
             return Verdict.INVALID
-        required = [*_INTEGRITY, CheckKind.CHAIN]
-        if not all(self._all_passed(kind) for kind in required):
+        if not self._data_groups_proven():
+            return Verdict.UNTRUSTED
+        if not all(self._all_passed(kind) for kind in _SIGNATURE_AND_CHAIN):
             return Verdict.UNTRUSTED
         if self.genuineness_required and not any(
             check.status is CheckStatus.PASSED
@@ -102,6 +106,13 @@ class VerificationReport:
         ):
             return Verdict.UNTRUSTED
         return Verdict.VERIFIED
+
+    def _data_groups_proven(self) -> bool:
+        """Every data group read has a matching hash; unread ones (NOT_SUPPORTED) are unused."""
+        checks = self.of_kind(CheckKind.DG_HASH)
+        allowed = (CheckStatus.PASSED, CheckStatus.NOT_SUPPORTED)
+        passed = any(check.status is CheckStatus.PASSED for check in checks)
+        return passed and all(check.status in allowed for check in checks)
 
     def _all_passed(self, kind: CheckKind) -> bool:
         """At least one check of ``kind`` and every one of them passed."""

@@ -257,6 +257,7 @@ def test_revoked_document_signer_is_invalid(algorithm: Algorithm) -> None:
     assert report.verdict is Verdict.INVALID
     before = verify_files(c.files(), c.trust(crl), c.pki.now - timedelta(days=1), "VNM")
     assert _only(before, CheckKind.CRL).status is P
+    assert _only(before, CheckKind.CRL).reason.endswith(f"(revoked later, on {c.pki.now:%Y-%m-%d})")
 
 
 @ALGORITHMS
@@ -324,9 +325,13 @@ def test_data_group_not_read_and_not_covered() -> None:
     del files[Ef.DG2]
     files[Ef.DG11] = b"\x6b\x00"
     report = verify_files(files, c.trust(), None, "VNM")
-    assert _only(report, CheckKind.DG_HASH, "DG2").reason == "listed in EF.SOD, not read"
+    not_read = _only(report, CheckKind.DG_HASH, "DG2")
+    assert not_read.status is CheckStatus.NOT_SUPPORTED
+    assert not_read.reason == "listed in EF.SOD, not read: nothing from it is used"
     assert _only(report, CheckKind.DG_HASH, "DG11").status is U
     assert report.verdict is Verdict.UNTRUSTED
+    del files[Ef.DG11]
+    assert verify_files(files, c.trust(), None, "VNM").verdict is Verdict.VERIFIED
 
 
 def test_missing_and_malformed_sod() -> None:

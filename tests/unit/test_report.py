@@ -52,3 +52,13 @@ def test_missing_integrity_checks_never_verify() -> None:
         is Verdict.UNTRUSTED
     )
     assert Verdict.INVALID.exit_code == 1 and Verdict.UNTRUSTED.exit_code == 3
+
+
+def test_unread_data_groups_do_not_block_but_unproven_ones_do() -> None:
+    base = _report().checks
+    unread = Check(CheckKind.DG_HASH, CheckStatus.NOT_SUPPORTED, "not read", "DG3")
+    assert VerificationReport((*base, unread)).verdict is Verdict.VERIFIED
+    uncovered = Check(CheckKind.DG_HASH, U, "not covered by EF.SOD", "DG15")
+    assert VerificationReport((*base, uncovered)).verdict is Verdict.UNTRUSTED
+    only_unread = (*(c for c in base if c.kind is not CheckKind.DG_HASH), unread)
+    assert VerificationReport(only_unread).verdict is Verdict.UNTRUSTED
