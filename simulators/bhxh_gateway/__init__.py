@@ -14,16 +14,22 @@ from simulators.bhxh_gateway.dataset import (
     generate_people,
 )
 from simulators.bhxh_gateway.server import (
+    CONTROL_PATH,
     DEFAULT_ACCOUNTS,
+    ControlCommand,
     Fault,
     GatewaySimulator,
     RunningGateway,
+    control,
+    parse_control,
     serve,
 )
 
 __all__ = [
+    "CONTROL_PATH",
     "DEFAULT_ACCOUNTS",
     "DEFAULT_SCENARIOS",
+    "ControlCommand",
     "Dataset",
     "Fault",
     "GatewaySimulator",
@@ -31,6 +37,8 @@ __all__ = [
     "Person",
     "RunningGateway",
     "Scenario",
+    "control",
     "generate_people",
+    "parse_control",
     "serve",
 ]

@@ -18,7 +18,9 @@ import struct
 import threading
 import time
 import unicodedata
+import urllib.error
 import urllib.parse
+import urllib.request
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -116,6 +118,93 @@ def _ddmmyyyy(d: date | None) -> str | None:
     return None if d is None else d.strftime("%d/%m/%Y")
 
 
+CONTROL_KEYS = frozenset(
+    {"inject", "count", "latency", "hang_s", "down", "rate_limit", "expire_tokens", "clear_faults"}
+)
+MAX_FAULT_COUNT = 10_000
+
+
+@dataclass(frozen=True)
+class ControlCommand:
+    """A validated :data:`CONTROL_PATH` command; ``None`` leaves a setting as it is."""
+
+    inject: Fault | None = None
+    count: int = 1
+    latency: float | None = None
+    hang_s: float | None = None
+    down: bool | None = None
+    set_rate_limit: bool = False
+    rate_limit: tuple[int, float] | None = None
+    expire_tokens: bool = False
+    clear_faults: bool = False
+
+
+def _number(command: dict[str, Any], key: str) -> float | None:
+    value = command.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 3600:
+        raise ValueError(f"{key} must be a number of seconds from 0 to 3600")
+    return float(value)
+
+
+def _flag(command: dict[str, Any], key: str) -> bool | None:
+    value = command.get(key)
+    if value is not None and not isinstance(value, bool):
+        raise ValueError(f"{key} must be true or false")
+    return value
+
+
+def parse_control(command: object) -> ControlCommand:
+    """Check a control command before anything is applied; :class:`ValueError` says why not.
+
+    ``{"inject": fault, "count": n}`` serves a :class:`Fault` (its value) to the next ``n``
+    lookups (default 1); ``"latency"``/``"hang_s"`` seconds; ``"down"`` true/false (every
+    connection reset); ``"rate_limit"`` ``[calls, window_s]`` or ``null`` for none;
+    ``"expire_tokens"``: forget every token; ``"clear_faults"``: drop pending faults.
+    """
+    if not isinstance(command, dict):
+        raise ValueError("the command must be a JSON object")
+    unknown = sorted(set(command) - CONTROL_KEYS)
+    if unknown:
+        raise ValueError(f"unknown key(s) {', '.join(unknown)}")
+    inject = None
+    if "inject" in command:
+        try:
+            inject = Fault(command["inject"])
+        except ValueError:
+            names = ", ".join(f.value for f in Fault)
+            raise ValueError(f"inject must be one of {names}") from None
+    elif "count" in command:
+        raise ValueError("count goes with inject")
+    count = command.get("count", 1)
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_FAULT_COUNT:
+        raise ValueError(f"count must be an integer from 1 to {MAX_FAULT_COUNT}")
+    rate_limit = command.get("rate_limit")
+    if rate_limit is not None:
+        if not (
+            isinstance(rate_limit, list)
+            and len(rate_limit) == 2
+            and type(rate_limit[0]) is int
+            and rate_limit[0] >= 1
+            and type(rate_limit[1]) in (int, float)
+            and rate_limit[1] > 0
+        ):
+            raise ValueError("rate_limit must be [calls >= 1, window seconds > 0] or null")
+        rate_limit = (rate_limit[0], float(rate_limit[1]))
+    return ControlCommand(
+        inject=inject,
+        count=count,
+        latency=_number(command, "latency"),
+        hang_s=_number(command, "hang_s"),
+        down=_flag(command, "down"),
+        set_rate_limit="rate_limit" in command,
+        rate_limit=rate_limit,
+        expire_tokens=bool(_flag(command, "expire_tokens")),
+        clear_faults=bool(_flag(command, "clear_faults")),
+    )
+
+
 class GatewaySimulator:
     """The gateway's state and rules, independent of sockets."""
 
@@ -147,6 +236,45 @@ class GatewaySimulator:
         """Forget every issued token, as when tokens expire or the IP lock changes."""
         with self._lock:
             self._tokens.clear()
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def apply_control(self, command: object) -> None:
+        """Apply a :data:`CONTROL_PATH` command (see :func:`parse_control`) all at once."""
+        change = parse_control(command)
+        if change.clear_faults:
+            self.clear_faults()
+        if change.inject is not None:
+            self.inject(change.inject, change.count)
+        if change.latency is not None:
+            self.latency = change.latency
+        if change.hang_s is not None:
+            self.hang_s = change.hang_s
+        if change.down is not None:
+            self.down = change.down
+        if change.set_rate_limit:
+            self.rate_limit = change.rate_limit
+        if change.expire_tokens:
+            self.expire_tokens()
+
+    def control_state(self) -> dict[str, Any]:
+        """What ``GET`` :data:`CONTROL_PATH` answers: settings, pending faults, counters."""
+        with self._lock:
+            return {
+                "latency": self.latency,
+                "hang_s": self.hang_s,
+                "down": self.down,
+                "rate_limit": None if self.rate_limit is None else list(self.rate_limit),
+                "faults_pending": [fault.value for fault in self._faults],
+                "tokens": len(self._tokens),
+                "stats": {
+                    "token_takes": self.stats.token_takes,
+                    "lookups": self.stats.lookups,
+                    "faults_served": self.stats.faults_served,
+                },
+            }
 
     def next_fault(self) -> Fault | None:
         with self._lock:
@@ -345,24 +473,22 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._send(*sim.lookup(dict(urllib.parse.parse_qsl(query)), body))
 
+    def do_GET(self) -> None:
+        if urllib.parse.urlsplit(self.path).path == CONTROL_PATH:
+            self._send(200, self.server.simulator.control_state())
+        else:
+            self._send(404, {"maKetQua": "404"})
+
     def _control(self, raw: bytes) -> None:
-        """``POST /_sim/control`` ``{"inject": "reset", "count": 2, "latency": 0.5,
-        "down": true, "expire_tokens": true}``: drive a simulator running in another process."""
+        """``POST /_sim/control`` (:func:`parse_control`): drive a simulator running in
+        another process. Answers 200 with the new state, or 400 and changes nothing."""
         sim = self.server.simulator
         try:
-            command = json.loads(raw)
-            if "inject" in command:
-                sim.inject(Fault(command["inject"]), int(command.get("count", 1)))
-            if "latency" in command:
-                sim.latency = float(command["latency"])
-            if "down" in command:
-                sim.down = bool(command["down"])
-            if command.get("expire_tokens"):
-                sim.expire_tokens()
-        except (ValueError, TypeError, KeyError) as exc:
+            sim.apply_control(json.loads(raw))
+        except (UnicodeDecodeError, ValueError) as exc:  # JSONDecodeError is a ValueError
             self._send(400, {"error": str(exc)})
             return
-        self._send(200, {"ok": True})
+        self._send(200, sim.control_state())
 
     def _send(self, status: int, payload: dict[str, Any]) -> None:
         self._send_raw(status, json.dumps(payload, ensure_ascii=False).encode(), "application/json")
@@ -440,3 +566,28 @@ def serve(
     """Start a simulated gateway on ``host:port`` (0: a free port) and return it running."""
     simulator = GatewaySimulator(dataset or Dataset.generated(), accounts, token_lifetime)
     return RunningGateway(simulator, host, port).start()
+
+
+def control(
+    url: str, command: dict[str, Any] | None = None, *, timeout_s: float = 5.0
+) -> dict[str, Any]:
+    """Drive the simulator at ``url`` (``RunningGateway.url`` or another process's) through
+    :data:`CONTROL_PATH`: POST ``command`` (:func:`parse_control`), or GET the state when
+    ``None``. Returns the state; raises :class:`ValueError` if the command is refused."""
+    data = None if command is None else json.dumps(command).encode()
+    request = urllib.request.Request(
+        url.rstrip("/") + CONTROL_PATH,
+        data=data,
+        headers={"Content-Type": "application/json"},
+        method="GET" if command is None else "POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout_s) as response:
+            state: dict[str, Any] = json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        try:
+            reason = str(json.loads(exc.read())["error"])
+        except (ValueError, KeyError, TypeError):
+            reason = f"HTTP {exc.code}"
+        raise ValueError(f"the gateway simulator refused the command: {reason}") from None
+    return state
