@@ -53,6 +53,8 @@ ID_AA = "2.23.136.1.1.5"
 
 _MAX_SMALL_INTEGER_BYTES = 4
 """Versions and key identifiers are small integers."""
+MAX_CHIP_AUTHENTICATION_KEYS = 16
+"""Chips hold one or two keys; more are refused, which bounds the cost of validating them."""
 
 CHIP_AUTHENTICATION_KEYS: Mapping[str, KeyAgreement] = MappingProxyType(
     {f"{ID_PK}.1": KeyAgreement.DH, f"{ID_PK}.2": KeyAgreement.ECDH}
@@ -205,6 +207,9 @@ def parse_security_infos(card_access: CardAccess) -> ChipSecurityInfos:
     ta: list[TerminalAuthenticationInfo] = []
     aa: list[ActiveAuthenticationInfo] = []
     other: list[RawSecurityInfo] = []
+    key_count = sum(raw.oid in CHIP_AUTHENTICATION_KEYS for raw in card_access.other)
+    if key_count > MAX_CHIP_AUTHENTICATION_KEYS:
+        raise ParseError(f"{key_count} Chip Authentication public keys")
     for raw in card_access.other:
         rest = tlv.decode_single(raw.der).children()[1:]
         if raw.oid in CA_PROTOCOLS:

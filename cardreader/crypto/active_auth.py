@@ -42,6 +42,9 @@ MAX_FIELD_BYTES = 66
 """The largest prime field of a standardized curve (secp521r1)."""
 MAX_MODULUS_BYTES = 512
 """RSA moduli and DH primes up to 4096 bits."""
+MAX_SUBGROUP_BYTES = 64
+"""DH subgroup orders up to 512 bits (the standardized groups use 160 to 256), which also
+bounds the cost of validating a group and a key."""
 MIN_RSA_BITS = 1024
 """ICAO 9303-11 §6.1: Active Authentication keys have at least 1024 bits."""
 DG15_TAG = 0x6F
@@ -57,7 +60,6 @@ class Asn1Tag(enum.IntEnum):
     NULL = 0x05
     OBJECT_IDENTIFIER = 0x06
     SEQUENCE = 0x30
-    SET = 0x31
 
 
 class KeyAlgorithmOid(enum.StrEnum):
@@ -269,7 +271,8 @@ def _ec_parameters(item: tlv.Tlv) -> _P:
 def _dh_parameters(item: tlv.Tlv) -> tuple[DhGroup, _P | None]:
     """X9.42 DomainParameters ``{p, g, q, j, validationParms}`` (RFC 3279 §2.3.3)."""
     children = _sequence(item, "DH domain parameters", range(3, 6))
-    p, g, q = (der_unsigned(child, MAX_MODULUS_BYTES) for child in children[:3])
+    p, g = (der_unsigned(child, MAX_MODULUS_BYTES) for child in children[:2])
+    q = der_unsigned(children[2], MAX_SUBGROUP_BYTES)
     if p < 3 or not p & 1 or not 1 < g < p or not 1 < q < p or pow(g, q, p) != 1:
         raise ParseError("DH domain parameters where g does not generate a group of order q")
     for parameter, params in STANDARDIZED_DOMAIN_PARAMETERS.items():
@@ -309,10 +312,11 @@ def parse_subject_public_key_info(der: bytes) -> PublicKey:
     """
     algorithm, subject_key = _sequence(tlv.decode_single(der), "SubjectPublicKeyInfo", range(2, 3))
     identifier = _sequence(algorithm, "AlgorithmIdentifier", range(1, 3))
+    dotted = der_oid(identifier[0])
     try:
-        oid = KeyAlgorithmOid(der_oid(identifier[0]))
+        oid = KeyAlgorithmOid(dotted)
     except ValueError:
-        raise UnsupportedProtocolError(f"public key algorithm {der_oid(identifier[0])}") from None
+        raise UnsupportedProtocolError(f"public key algorithm {dotted}") from None
     parameters = identifier[1] if len(identifier) > 1 else None
     key = _bit_string(subject_key)
     if oid == KeyAlgorithmOid.RSA:

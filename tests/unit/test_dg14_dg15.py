@@ -439,6 +439,20 @@ def test_key_of_the_wrong_kind() -> None:
         parse_dg14(dg14(pk_info(BSI_DG15_PK)))
 
 
+def test_number_of_keys_is_bounded() -> None:
+    key = pk_info(_ec_key())
+    assert len(parse_dg14(dg14(*[key] * 16)).chip_authentication_keys) == 16
+    with pytest.raises(ParseError, match="17 Chip Authentication public keys"):
+        parse_dg14(dg14(*[key] * 17))
+
+
+def test_dh_subgroup_order_is_bounded() -> None:
+    group = dh_group(Std.MODP_2048_256)
+    oversized = DhGroup("oversized", group.p, group.g, group.p - 1)
+    with pytest.raises(ParseError, match="exceeds 64"):
+        parse_subject_public_key_info(x942_spki(oversized, group.g))
+
+
 def test_two_active_authentication_infos() -> None:
     with pytest.raises(ParseError, match="2 ActiveAuthenticationInfos"):
         parse_dg14(dg14(aa_info(), aa_info()))
