@@ -45,6 +45,8 @@ MAX_MODULUS_BYTES = 512
 MAX_SUBGROUP_BYTES = 64
 """DH subgroup orders up to 512 bits (the standardized groups use 160 to 256), which also
 bounds the cost of validating a group and a key."""
+MIN_DH_BITS, MIN_DH_SUBGROUP_BITS = 1024, 160
+"""The weakest DH group accepted: that of RFC 5114 §2.1 (standardized parameter 0)."""
 MIN_RSA_BITS = 1024
 """ICAO 9303-11 §6.1: Active Authentication keys have at least 1024 bits."""
 DG15_TAG = 0x6F
@@ -275,6 +277,8 @@ def _dh_parameters(item: tlv.Tlv) -> tuple[DhGroup, _P | None]:
     q = der_unsigned(children[2], MAX_SUBGROUP_BYTES)
     if p < 3 or not p & 1 or not 1 < g < p or not 1 < q < p or pow(g, q, p) != 1:
         raise ParseError("DH domain parameters where g does not generate a group of order q")
+    if p.bit_length() < MIN_DH_BITS or q.bit_length() < MIN_DH_SUBGROUP_BITS:
+        raise UnsupportedProtocolError(f"a DH group of {p.bit_length()}/{q.bit_length()} bits")
     for parameter, params in STANDARDIZED_DOMAIN_PARAMETERS.items():
         if isinstance(params, DhGroup) and (params.p, params.g, params.q) == (p, g, q):
             return params, parameter

@@ -439,6 +439,12 @@ def test_key_of_the_wrong_kind() -> None:
         parse_dg14(dg14(pk_info(BSI_DG15_PK)))
 
 
+def test_weak_dh_groups_are_unsupported() -> None:
+    tiny = DhGroup("tiny", 23, 4, 11)  # g = 4 has order 11 mod 23
+    with pytest.raises(UnsupportedProtocolError, match="DH group of 5/4 bits"):
+        parse_subject_public_key_info(x942_spki(tiny, 2))
+
+
 def test_number_of_keys_is_bounded() -> None:
     key = pk_info(_ec_key())
     assert len(parse_dg14(dg14(*[key] * 16)).chip_authentication_keys) == 16
