@@ -33,7 +33,7 @@ from cardreader.crypto.kdf import KdfCounter, KeyAlgorithm, derive_key
 from cardreader.crypto.pace_mapping import RandomSource, pace_group
 from cardreader.errors import SecureMessagingError, StatusWordError, UnsupportedProtocolError
 from cardreader.files.ids import Ef
-from cardreader.files.reader import NO_RESPONSE_DATA, SELECT_BY_FID
+from cardreader.files.reader import select_file
 from cardreader.iso7816 import tlv
 from cardreader.iso7816.apdu import (
     SHORT_MAX_LC,
@@ -42,7 +42,6 @@ from cardreader.iso7816.apdu import (
     CommandApdu,
     Ins,
     send,
-    transmit,
 )
 from cardreader.iso7816.status import describe
 from cardreader.log import get_logger
@@ -190,11 +189,10 @@ def perform_chip_authentication(
         derive_key(shared, KdfCounter.ENC, alg),
         derive_key(shared, KdfCounter.MAC, alg),
     )
-    select = CommandApdu(
-        Cla.PLAIN, Ins.SELECT, SELECT_BY_FID, NO_RESPONSE_DATA, confirm.fid.to_bytes(2, "big")
-    )
     try:
-        response = transmit(rekeyed, select)
+        select_file(rekeyed, confirm)
+    except StatusWordError as exc:  # unwrapped under the new keys: proven all the same
+        _log.debug("Chip Authentication: confirmed with SW %04X", exc.sw)
     except SecureMessagingError as exc:
         _log.info("Chip Authentication failed: %s", exc)
         return outcome(
@@ -202,7 +200,6 @@ def perform_chip_authentication(
             "the chip cannot answer under the keys agreed with the DG14 public key, so it "
             f"does not hold the matching private key: {exc}",
         )
-    _log.debug("Chip Authentication: confirmed with SW %04X", response.sw)
     implied = " (implied by DG14 without ChipAuthenticationInfo)" if choice.implied else ""
     return outcome(
         CheckStatus.PASSED,

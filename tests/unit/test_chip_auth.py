@@ -199,6 +199,15 @@ def test_bsi_old_keys_stop_working_after_chip_authentication() -> None:
         FileReader(session.transport).read(Ef.DG1)
 
 
+def test_any_status_word_under_the_new_keys_is_proof() -> None:
+    """The confirming SELECT of a missing file answers 6A82, MACed with the new keys."""
+    session, infos = open_bsi(bsi_chip())
+    result = perform_chip_authentication(session.transport, infos, confirm=Ef.DG11)
+    assert result.status is CheckStatus.PASSED, result.reason
+    assert result.transport is not None
+    assert FileReader(result.transport).read(Ef.COM) == bsi_file(0x011E)
+
+
 def test_bsi_clone_fails() -> None:
     session, infos = open_bsi(bsi_chip(ca_fault=Fault.WRONG_KEY))
     result = perform_chip_authentication(session.transport, infos)
