@@ -1,0 +1,58 @@
+"""Faults a virtual card can be issued or run with (issue #4), parsed from ``name[=value]``."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class Fault(enum.Enum):
+    """What goes wrong, and where it is applied."""
+
+    REMOVED_AT = "removed-at"
+    """Card pulled away when APDU number N arrives (transport or vpcd slot)."""
+    SLOW = "slow"
+    """The timing model runs in real time: the card is as slow as a real chip."""
+    SHORT_LE = "short-le"
+    """No extended length: 6700 to any Le the short form cannot carry."""
+    NO_PACE = "no-pace"
+    """EF.CardAccess lists no PACE: only BAC opens the chip."""
+    PACE_FAILS = "pace-fails"
+    """The chip offers PACE but refuses every password (a downgrade to BAC follows)."""
+    CA_CLONE = "ca-clone"
+    """Chip Authentication with another private key than DG14's."""
+    AA_CLONE = "aa-clone"
+    """Active Authentication with another private key than DG15's."""
+    TAMPERED_DG = "tampered-dg"
+    """One byte of data group N (default 1) changed after EF.SOD was signed."""
+    BAD_SOD_SIGNATURE = "bad-sod-signature"
+    EXPIRED_SIGNER = "expired-signer"
+    """EF.SOD signed by a Document Signer whose certificate has expired."""
+    UNKNOWN_SIGNER = "unknown-signer"
+    """EF.SOD signed under a CSCA nobody trusts."""
+
+
+@dataclass(frozen=True)
+class FaultSpec:
+    fault: Fault
+    value: int | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> FaultSpec:
+        """``removed-at=12``, ``tampered-dg=13``, ``slow``; ValueError with the choices."""
+        name, _, value = text.partition("=")
+        try:
+            fault = Fault(name.strip())
+        except ValueError:
+            choices = ", ".join(f.value for f in Fault)
+            raise ValueError(f"unknown fault {name!r}; choose from: {choices}") from None
+        if fault is Fault.REMOVED_AT and not value:
+            raise ValueError("removed-at needs an APDU number: removed-at=N")
+        return cls(fault, int(value) if value else None)
+
+    def __str__(self) -> str:
+        return self.fault.value if self.value is None else f"{self.fault.value}={self.value}"
+
+
+def find(faults: tuple[FaultSpec, ...], fault: Fault) -> FaultSpec | None:
+    return next((spec for spec in faults if spec.fault is fault), None)
