@@ -1,7 +1,7 @@
 """Keys of the store: AES-GCM for personal fields, keyed HMAC for pseudonyms and the
 audit chain (DOMAIN.md §4.6: keep a keyed hash, never the ID number, in logs).
 
-Three keys are derived from one 32-byte master key with HKDF-SHA256 (RFC 5869), so a
+Four keys are derived from one 32-byte master key with HKDF-SHA256 (RFC 5869), so a
 leaked pseudonym key does not decrypt anything.
 """
 
@@ -35,6 +35,7 @@ class StoreCrypto:
         self._aead = AESGCM(_derive(master_key, b"fields/aes-gcm"))
         self._pseudonym_key = _derive(master_key, b"pseudonym/hmac-sha256")
         self._chain_key = _derive(master_key, b"audit-chain/hmac-sha256")
+        self._checkpoint_key = _derive(master_key, b"audit-checkpoint/hmac-sha256")
 
     def seal(self, plaintext: bytes, context: bytes) -> bytes:
         """``version || nonce || AES-256-GCM(plaintext)``, bound to ``context`` (the row)."""
@@ -57,3 +58,7 @@ class StoreCrypto:
     def chain_mac(self, data: bytes) -> str:
         """HMAC-SHA256 used to chain audit entries (only the key holder can extend the chain)."""
         return hmac.new(self._chain_key, data, hashlib.sha256).hexdigest()
+
+    def checkpoint_mac(self, data: bytes) -> str:
+        """HMAC-SHA256 of the audit checkpoint (count and head of the chain)."""
+        return hmac.new(self._checkpoint_key, data, hashlib.sha256).hexdigest()

@@ -30,7 +30,16 @@ from sqlite_utils import Database
 from hospital_adapter.errors import StoreError
 from hospital_adapter.gateway.wire import CoverageCard
 from hospital_adapter.identity import PatientIdentity
-from hospital_adapter.store.audit import GENESIS, AuditEntry, link, verify_chain
+from hospital_adapter.store.audit import (
+    EMPTY,
+    AuditEntry,
+    ChainHead,
+    checkpoint_mac,
+    checkpoint_valid,
+    link,
+    verify_against_checkpoint,
+    verify_chain,
+)
 from hospital_adapter.store.crypto import StoreCrypto
 from hospital_adapter.visit import VIETNAM_TIME, InsuranceStatus, Visit, VisitRequest, utc_now
 
@@ -120,6 +129,9 @@ _SCHEMA = {
 }
 
 
+_CHECKPOINT = "audit_checkpoint"
+
+
 class Store:
     """Check-ins, ticket numbers, the outbox and the audit log in one SQLite file.
 
@@ -148,6 +160,7 @@ class Store:
                 self._db.execute(
                     "CREATE INDEX IF NOT EXISTS checkins_day ON checkins(service_date, department)"
                 )
+                self._create_checkpoint()
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open the store {path}: {exc}") from None
 
@@ -175,16 +188,61 @@ class Store:
                 conn.rollback()
                 raise StoreError(f"commit failed: {exc}") from None
 
-    def _audit(self, now: datetime, action: str, subject: str, detail: str) -> None:
+    def _create_checkpoint(self) -> None:
+        """Create the audit checkpoint (one row) with its table. A store made before
+        checkpoints existed adopts the head of its chain as it is now."""
+        if self._db.table(_CHECKPOINT).exists():
+            return
+        self._db.execute(
+            f"CREATE TABLE {_CHECKPOINT} (id INTEGER PRIMARY KEY CHECK (id = 1),"
+            " count INTEGER NOT NULL, hash TEXT NOT NULL, mac TEXT NOT NULL)"
+        )
+        self._db.execute(f"INSERT INTO {_CHECKPOINT} (id, count, hash, mac) VALUES (1, 0, '', '')")
+        self._write_checkpoint(self._tail() or EMPTY)
+
+    def _tail(self) -> ChainHead | None:
         row = self._db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
-        seq, prev = (1, GENESIS) if row is None else (row[0] + 1, row[1])
-        at = now.isoformat()
-        digest = link(self._crypto.chain_mac, prev, seq, at, action, subject, detail)
+        return None if row is None else ChainHead(row[0], row[1])
+
+    def _read_checkpoint(self) -> tuple[ChainHead, str] | None:
+        row = self._db.execute(f"SELECT count, hash, mac FROM {_CHECKPOINT} WHERE id = 1")
+        found = row.fetchone()
+        return None if found is None else (ChainHead(found[0], found[1]), found[2])
+
+    def _write_checkpoint(self, head: ChainHead) -> None:
+        mac = checkpoint_mac(self._crypto.checkpoint_mac, head)
+        self._db.execute(
+            f"UPDATE {_CHECKPOINT} SET count = ?, hash = ?, mac = ? WHERE id = 1",
+            (head.count, head.hash, mac),
+        )
+
+    def _audit(self, now: datetime, action: str, subject: str, detail: str) -> None:
+        """Append an entry and move the checkpoint to it, in the caller's transaction.
+
+        The entry follows the checkpoint's head, not the table's last row, so entries
+        deleted from the end stay missing (verification keeps failing) instead of being
+        written over. A missing or forged checkpoint is left as it is, for
+        :meth:`verify_audit` to report, and the entry follows the table's last row: the
+        check-in itself is never refused for it.
+        """
+        stored = self._read_checkpoint()
+        trusted = stored is not None and checkpoint_valid(
+            self._crypto.checkpoint_mac, stored[0], stored[1]
+        )
+        if stored is not None and trusted:
+            head = stored[0]
+        else:
+            log.error("audit checkpoint missing or forged: run `cccd-hospital audit verify`")
+            head = self._tail() or EMPTY
+        seq, at = head.count + 1, now.isoformat()
+        digest = link(self._crypto.chain_mac, head.hash, seq, at, action, subject, detail)
         self._db.execute(
             "INSERT INTO audit (seq, at, action, subject, detail, prev_hash, hash)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (seq, at, action, subject, detail, prev, digest),
+            (seq, at, action, subject, detail, head.hash, digest),
         )
+        if trusted:
+            self._write_checkpoint(ChainHead(seq, digest))
 
     def check_in(
         self,
@@ -414,8 +472,20 @@ class Store:
         return (AuditEntry(*row) for row in rows)
 
     def verify_audit(self) -> int:
-        """Check the audit chain; return its length or raise :class:`AuditChainError`."""
-        return verify_chain(self._crypto.chain_mac, self.audit_entries())
+        """Check the audit chain and that it ends at the checkpoint (no newest entries
+        deleted); return its length or raise :class:`AuditChainError`."""
+        with self._lock:
+            conn = self._db.conn
+            conn.execute("BEGIN")  # one snapshot of the entries and the checkpoint
+            try:
+                entries = list(self.audit_entries())
+                stored = self._read_checkpoint()
+            finally:
+                conn.commit()
+        head = verify_chain(self._crypto.chain_mac, entries)
+        checkpoint, mac = (None, "") if stored is None else stored
+        verify_against_checkpoint(self._crypto.checkpoint_mac, head, checkpoint, mac)
+        return head.count
 
     def purge(self, retention_days: int, now: datetime | None = None) -> int:
         """Delete check-ins older than ``retention_days`` whose registration is settled

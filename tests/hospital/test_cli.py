@@ -103,6 +103,15 @@ def test_checkins_outbox_and_audit(configured: tuple[Path, Path]) -> None:
     broken = runner.invoke(main, [*base, "audit", "verify"], env=ENV)
     assert broken.exit_code == 4
     assert "audit chain broken at entry 4" in broken.output
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE audit SET action = 'delivered' WHERE seq = 4")  # undo the edit
+        conn.execute("DELETE FROM audit WHERE seq = 6")
+    truncated = runner.invoke(main, [*base, "audit", "verify"], env=ENV)
+    assert truncated.exit_code == 4
+    assert truncated.output.strip() == (
+        "Store problem: audit chain broken at entry 6: the newest 1 entry is missing"
+        " (the checkpoint counts 6)"
+    )
 
 
 def test_bad_config_and_missing_key(configured: tuple[Path, Path]) -> None:

@@ -148,3 +148,103 @@ def test_visit_round_trips_through_json(store: Store, dataset: Dataset) -> None:
     visit = store.check_in(request_for(dataset.records[0]), InsuranceStatus.VERIFIED, now=NOON)
     assert Visit.from_dict(visit.to_dict()) == visit
     assert visit.arrived_at.astimezone(VIETNAM_TIME).hour == 12
+
+
+def _audited_store(path: Path, dataset: Dataset, count: int = 4) -> Store:
+    store = Store(path, KEY)
+    for record in dataset.records[:count]:
+        store.check_in(request_for(record), InsuranceStatus.VERIFIED, now=NOON)
+    return store
+
+
+def _sql(path: Path, statement: str) -> None:
+    with sqlite3.connect(path) as conn:
+        conn.execute(statement)
+    conn.close()
+
+
+def test_clean_chain_ends_at_the_checkpoint(tmp_path: Path, dataset: Dataset) -> None:
+    path = tmp_path / "s.sqlite3"
+    store = _audited_store(path, dataset)
+    store.mark_delivered(store.claim_due(NOON, timedelta(seconds=1))[0].key, now=NOON)
+    assert store.verify_audit() == 5
+    assert Store(path, KEY).verify_audit() == 5  # another connection, same answer
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT count FROM audit_checkpoint").fetchall() == [(5,)]
+    conn.close()
+
+
+@pytest.mark.parametrize(
+    ("keep", "reason"),
+    [
+        (3, "the newest 1 entry is missing (the checkpoint counts 4)"),
+        (2, "the newest 2 entries are missing (the checkpoint counts 4)"),
+        (0, "the newest 4 entries are missing (the checkpoint counts 4)"),
+    ],
+)
+def test_truncation_of_the_newest_entries_is_detected(
+    tmp_path: Path, dataset: Dataset, keep: int, reason: str
+) -> None:
+    path = tmp_path / "s.sqlite3"
+    store = _audited_store(path, dataset)
+    _sql(path, f"DELETE FROM audit WHERE seq > {keep}")
+    with pytest.raises(AuditChainError) as info:
+        store.verify_audit()
+    assert (info.value.seq, info.value.reason) == (keep + 1, reason)
+
+
+def test_truncation_stays_detected_after_new_check_ins(tmp_path: Path, dataset: Dataset) -> None:
+    path = tmp_path / "s.sqlite3"
+    store = _audited_store(path, dataset)
+    _sql(path, "DELETE FROM audit WHERE seq > 2")
+    store.check_in(request_for(dataset.records[5]), InsuranceStatus.VERIFIED, now=NOON)
+    # The new entry follows the checkpoint (entry 5), so the gap shows instead of healing.
+    assert [e.seq for e in store.audit_entries()] == [1, 2, 5]
+    with pytest.raises(AuditChainError) as info:
+        store.verify_audit()
+    assert (info.value.seq, info.value.reason) == (5, "expected entry 3")
+
+
+def test_tampering_with_a_middle_entry_is_detected(tmp_path: Path, dataset: Dataset) -> None:
+    path = tmp_path / "s.sqlite3"
+    store = _audited_store(path, dataset)
+    _sql(path, "UPDATE audit SET subject = 'someone else' WHERE seq = 2")
+    with pytest.raises(AuditChainError) as info:
+        store.verify_audit()
+    assert (info.value.seq, info.value.reason) == (2, "content does not match its hash")
+
+
+def test_forged_or_missing_checkpoint_is_reported_and_check_ins_go_on(
+    tmp_path: Path, dataset: Dataset
+) -> None:
+    path = tmp_path / "s.sqlite3"
+    store = _audited_store(path, dataset)
+    # Truncate and lower the count to match, without the key: the MAC gives it away.
+    _sql(path, "DELETE FROM audit WHERE seq = 4")
+    _sql(
+        path,
+        "UPDATE audit_checkpoint SET count = 3, hash = (SELECT hash FROM audit WHERE seq = 3)",
+    )
+    with pytest.raises(AuditChainError) as info:
+        store.verify_audit()
+    assert (info.value.seq, info.value.reason) == (3, "the checkpoint fails authentication")
+    visit = store.check_in(request_for(dataset.records[5]), InsuranceStatus.VERIFIED, now=NOON)
+    assert visit.ticket == 5  # never refused for the audit log's sake
+    with pytest.raises(AuditChainError, match="checkpoint fails authentication"):
+        store.verify_audit()
+    _sql(path, "DELETE FROM audit_checkpoint")
+    store.check_in(request_for(dataset.records[6]), InsuranceStatus.VERIFIED, now=NOON)
+    with pytest.raises(AuditChainError) as info:
+        store.verify_audit()
+    assert (info.value.seq, info.value.reason) == (5, "the checkpoint is missing")
+
+
+def test_a_store_from_before_checkpoints_adopts_its_chain(tmp_path: Path, dataset: Dataset) -> None:
+    path = tmp_path / "s.sqlite3"
+    _audited_store(path, dataset).close()
+    _sql(path, "DROP TABLE audit_checkpoint")
+    store = Store(path, KEY)
+    assert store.verify_audit() == 4
+    _sql(path, "DELETE FROM audit WHERE seq = 4")
+    with pytest.raises(AuditChainError, match="newest 1 entry is missing"):
+        store.verify_audit()
