@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +23,7 @@ from cardreader.access.credentials import (
     credentials_from_id,
     credentials_from_qr,
 )
+from cardreader.access.strategy import AccessReport
 from cardreader.errors import AccessDeniedError, CardError, ParseError, TransportError
 from cardreader.files.ids import Ef
 from cardreader.lds.dg1 import parse_dg1
@@ -30,8 +31,8 @@ from cardreader.lds.files import load_ef_files
 from cardreader.log import TRAFFIC
 from cardreader.mrz import parse_mrz
 from cardreader.qr import parse_cccd_qr, parse_ddmmyyyy
-from cardreader.read import CardRead, read_card
 from cardreader.transport import pcsc
+from cardreader.verified_read import read_and_verify
 from cardreader.verify.passive import verify_files
 from cardreader.verify.report import VerificationReport
 from cardreader.verify.trust import TrustStore
@@ -121,9 +122,8 @@ def _credentials(
     return Credentials(can=can, mrz_keys=keys)
 
 
-def summary(read: CardRead) -> dict[str, Any]:
+def summary(access: AccessReport, files: Mapping[Ef, bytes]) -> dict[str, Any]:
     """What a read did, without personal data: access method, files and sizes."""
-    access = read.access
     return {
         "access": {
             "method": access.method.value,
@@ -135,19 +135,64 @@ def summary(read: CardRead) -> dict[str, Any]:
             "fallback_reason": access.fallback_reason,
             "attempts": list(access.attempts),
         },
-        "files": {ef.file_name: len(data) for ef, data in read.files.items()},
-        "absent": [ef.file_name for ef in read.absent],
-        "denied": [ef.file_name for ef in read.denied],
+        "files": {ef.file_name: len(data) for ef, data in files.items()},
     }
 
 
-def save_files(read: CardRead, out: Path) -> None:
+def save_files(files: Mapping[Ef, bytes], out: Path) -> None:
     """Write each raw EF as ``EF_COM.bin``, ``DG1.bin``, … ``EF_SOD.bin`` in ``out``."""
     out.mkdir(parents=True, exist_ok=True)
-    if read.card_access is not None:
-        (out / Ef.CARD_ACCESS.file_name).write_bytes(read.card_access)
-    for ef, data in read.files.items():
+    for ef, data in files.items():
         (out / ef.file_name).write_bytes(data)
+
+
+def trust_options(command: Callable[..., None]) -> Callable[..., None]:
+    """``--csca``, ``--masterlist``, ``--crl`` and ``--at``, shared by read and verify."""
+    options = (
+        click.option(
+            "--csca",
+            multiple=True,
+            type=click.Path(exists=True, path_type=Path),
+            help="CSCA certificate (PEM or DER) or a folder of them; repeatable.",
+        ),
+        click.option(
+            "--masterlist",
+            multiple=True,
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            help="ICAO CSCA master list (its own signature is verified); repeatable.",
+        ),
+        click.option(
+            "--crl",
+            multiple=True,
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            help="CRL of a CSCA (DER or PEM); repeatable.",
+        ),
+        click.option(
+            "--at",
+            type=click.DateTime(formats=["%Y-%m-%d"]),
+            help="Judge certificate validity on this date (YYYY-MM-DD, UTC) instead of now.",
+        ),
+    )
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _load_trust(
+    csca: tuple[Path, ...], masterlist: tuple[Path, ...], crl: tuple[Path, ...]
+) -> TrustStore:
+    try:
+        return TrustStore.load(csca, masterlist, crl)
+    except OSError as exc:
+        _fail(f"cannot read {exc.filename}: {exc.strerror}", EXIT_USAGE)
+    except CardError as exc:
+        _fail(str(exc), EXIT_USAGE)
+
+
+def _print_report(report: VerificationReport, moment: datetime) -> None:
+    click.echo(f"{report.verdict.name} (checked at {moment:%Y-%m-%d %H:%M} UTC)")
+    for check in report.checks:
+        click.echo(f"  {check.status.value:13} {check.title:40} {check.reason}")
 
 
 @main.command()
@@ -167,6 +212,7 @@ def save_files(read: CardRead, out: Path) -> None:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary.")
 @click.option("--no-bac", is_flag=True, help="Refuse to fall back to BAC.")
+@trust_options
 @click.option(
     "--timeout", default=10.0, show_default=True, help="Seconds per APDU before giving up."
 )
@@ -181,11 +227,21 @@ def read(
     out: Path | None,
     as_json: bool,
     no_bac: bool,
+    csca: tuple[Path, ...],
+    masterlist: tuple[Path, ...],
+    crl: tuple[Path, ...],
+    at: datetime | None,
     timeout: float,
 ) -> None:
-    """Open the chip (PACE first, BAC fallback) and read its files."""
+    """Open the chip (PACE first, BAC fallback), read and verify it.
+
+    Exit codes: 0 VERIFIED, 1 INVALID, 3 UNTRUSTED, 2 usage or I/O error, 4 reader or card
+    error, 5 access denied.
+    """
     if not any((can, mrz, id_number, qr)):
         raise click.UsageError("give --can, --mrz, --id or --qr to open the chip")
+    trust = _load_trust(csca, masterlist, crl)
+    moment = at.replace(tzinfo=UTC) if at is not None else datetime.now(UTC)
     with _card_errors():
         credentials = _credentials(can, mrz, id_number, dob, issued, qr)
         name = _pick_reader(reader_name)
@@ -197,26 +253,30 @@ def read(
                 )
 
         with pcsc.PcscTransport.connect(name, transmit_timeout=timeout) as transport:
-            result = read_card(transport, credentials, allow_bac=not no_bac, progress=progress)
+            result = read_and_verify(
+                transport, credentials, trust, at=moment, allow_bac=not no_bac, progress=progress
+            )
     if out is not None:
         try:
-            save_files(result, out)
+            save_files(result.files, out)
         except OSError as exc:
             _fail(f"cannot save the files in {out}: {exc.strerror}", EXIT_USAGE)
-    info = summary(result)
+    report = result.report
     if as_json:
+        info = summary(result.access, result.files)
+        info["report"] = report_json(report, moment, _issuing_state(result.files))
         click.echo(json.dumps(info, indent=2, ensure_ascii=False))
-        return
-    access = info["access"]
-    click.echo(f"Opened with {access['protocol']} ({access['password']})")
-    if result.access.downgraded:
+        sys.exit(report.verdict.exit_code)
+    access = result.access
+    click.echo(f"Opened with {access.protocol} ({access.password})")
+    if access.downgraded:
         click.echo(
-            f"WARNING: downgraded to BAC although the chip offers PACE: {access['fallback_reason']}"
+            f"WARNING: downgraded to BAC although the chip offers PACE: {access.fallback_reason}"
         )
-    for file_name, size in info["files"].items():
-        click.echo(f"  {file_name:16} {size:6d} bytes")
-    for ef in result.denied:
-        click.echo(f"  {ef.file_name:16} refused by the chip (needs Terminal Authentication)")
+    for ef, data in result.files.items():
+        click.echo(f"  {ef.file_name:16} {len(data):6d} bytes")
+    _print_report(report, moment)
+    sys.exit(report.verdict.exit_code)
 
 
 @main.command()
@@ -268,29 +328,7 @@ def report_json(
 
 @main.command()
 @click.argument("directory", type=click.Path(path_type=Path))
-@click.option(
-    "--csca",
-    multiple=True,
-    type=click.Path(exists=True, path_type=Path),
-    help="CSCA certificate (PEM or DER) or a folder of them; repeatable.",
-)
-@click.option(
-    "--masterlist",
-    multiple=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="ICAO CSCA master list (its own signature is verified); repeatable.",
-)
-@click.option(
-    "--crl",
-    multiple=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="CRL of a CSCA (DER or PEM); repeatable.",
-)
-@click.option(
-    "--at",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
-    help="Judge certificate validity on this date (YYYY-MM-DD, UTC) instead of now.",
-)
+@trust_options
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def verify(
     directory: Path,
@@ -306,18 +344,16 @@ def verify(
     """
     try:
         files = load_ef_files(directory)
-        trust = TrustStore.load(csca, masterlist, crl)
     except OSError as exc:
         _fail(f"cannot read {exc.filename}: {exc.strerror}", EXIT_USAGE)
     except CardError as exc:
         _fail(str(exc), EXIT_USAGE)
+    trust = _load_trust(csca, masterlist, crl)
     moment = at.replace(tzinfo=UTC) if at is not None else datetime.now(UTC)
     issuing_state = _issuing_state(files)
     report = verify_files(files, trust, moment, issuing_state)
     if as_json:
         click.echo(json.dumps(report_json(report, moment, issuing_state), indent=2))
     else:
-        click.echo(f"{report.verdict.name} (checked at {moment:%Y-%m-%d %H:%M} UTC)")
-        for check in report.checks:
-            click.echo(f"  {check.status.value:13} {check.title:40} {check.reason}")
+        _print_report(report, moment)
     sys.exit(report.verdict.exit_code)

@@ -10,12 +10,14 @@ from pathlib import Path
 import pytest
 
 from cardreader.transport.pcsc import CardWaiter
-from simulators.chip.sample import SampleCard, sample_chip, sample_files
+from simulators.issuance.card import build_chip, issue_card, sim_pki
+from simulators.persona import make_persona
 from simulators.vpcd import VirtualReaderSlot
 
 pytestmark = pytest.mark.pcsc
 
-CARD = SampleCard()
+PERSONA = make_persona(7)
+CARD = issue_card(PERSONA)
 TIMEOUT = 5.0
 
 
@@ -31,7 +33,7 @@ def _cccd(*args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture
 def card_in_reader(slot: VirtualReaderSlot, waiter: CardWaiter, reader: str) -> str:
-    slot.insert(sample_chip(CARD))
+    slot.insert(build_chip(CARD))
     assert waiter.wait_for_card(reader, TIMEOUT) is not None
     return reader
 
@@ -42,22 +44,39 @@ def test_readers_lists_the_virtual_reader(reader: str) -> None:
     assert reader in result.stdout.splitlines()
 
 
-def test_read_with_id_saves_raw_files_and_prints_json(card_in_reader: str, tmp_path: Path) -> None:
+def test_read_with_id_verifies_saves_raw_files_and_prints_json(
+    card_in_reader: str, tmp_path: Path
+) -> None:
+    csca = sim_pki().csca.write_pem(tmp_path / "csca.pem")
     out = tmp_path / "card"
     result = _cccd(
-        "read", "--reader", card_in_reader, "--id", CARD.id_number, "--out", str(out), "--json"
-    )
-    assert result.returncode == 0, result.stderr
+        "read", "--reader", card_in_reader, "--id", PERSONA.id_number,
+        "--csca", str(csca), "--out", str(out), "--json",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
     summary = json.loads(result.stdout)
     assert summary["access"]["method"] == "PACE" and summary["access"]["password"] == "CAN"
     assert summary["access"]["downgraded"] is False
-    files = sample_files(CARD)
-    assert (out / "DG1.bin").read_bytes() == files[0x0101]
-    assert (out / "DG2.bin").read_bytes() == files[0x0102]
-    assert (out / "EF_CardAccess.bin").read_bytes() == files[0x011C]
-    assert summary["files"]["DG2.bin"] == len(files[0x0102])
-    assert CARD.id_number not in result.stdout + result.stderr
-    assert CARD.can not in result.stderr
+    assert summary["report"]["verdict"] == "VERIFIED"
+    statuses = {(c["kind"], c["subject"]): c["status"] for c in summary["report"]["checks"]}
+    assert statuses[("chip-authentication", "DG14")] == "passed"
+    assert statuses[("dg-hash", "DG13")] == "passed"
+    for fid, name in ((0x0101, "DG1.bin"), (0x0102, "DG2.bin"), (0x010D, "DG13.bin")):
+        assert (out / name).read_bytes() == CARD.files[fid]
+    assert (out / "EF_SOD.bin").read_bytes() == CARD.files[0x011D]
+    assert summary["files"]["DG2.bin"] == len(CARD.files[0x0102])
+    assert PERSONA.id_number not in result.stdout + result.stderr
+    assert PERSONA.full_name not in result.stdout + result.stderr
+    offline = _cccd("verify", str(out), "--csca", str(csca))
+    assert offline.returncode == 0, offline.stdout
+    assert offline.stdout.startswith("VERIFIED")
+
+
+def test_read_without_a_trust_anchor_is_untrusted(card_in_reader: str) -> None:
+    result = _cccd("read", "--reader", card_in_reader, "--can", PERSONA.can)
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "UNTRUSTED" in result.stdout
+    assert "unknown       chain" in result.stdout
 
 
 def test_wrong_can_is_access_denied_with_exit_code_5(card_in_reader: str) -> None:
@@ -68,7 +87,7 @@ def test_wrong_can_is_access_denied_with_exit_code_5(card_in_reader: str) -> Non
 
 
 def test_unknown_reader_is_a_card_error(card_in_reader: str) -> None:
-    result = _cccd("read", "--reader", "No Such Reader", "--can", CARD.can)
+    result = _cccd("read", "--reader", "No Such Reader", "--can", PERSONA.can)
     assert result.returncode == 4
     assert "no reader matches" in result.stderr
 
