@@ -252,14 +252,6 @@ def _load_public_key(spki: bytes) -> rsa.RSAPublicKey | _EcKey:
     raise UnsupportedProtocolError(f"public key algorithm {oid} is not supported")
 
 
-def describe_public_key(spki: bytes) -> str:
-    """A short description such as ``RSA 2048`` or ``EC brainpoolP512r1 (explicit)``."""
-    key = _load_public_key(spki)
-    if isinstance(key, rsa.RSAPublicKey):
-        return f"RSA {key.key_size}"
-    return f"EC {key.curve.name}" + (" (explicit parameters)" if key.explicit else "")
-
-
 # -- signatures ------------------------------------------------------------------------
 
 

@@ -84,7 +84,9 @@ def load_certificates(path: Path) -> tuple[Certificate, ...]:
     """Certificates from a PEM or DER file, or from the matching files under a folder."""
     if not path.is_dir():
         return parse_certificates(_read(path))
-    files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in CERTIFICATE_SUFFIXES)
+    files = sorted(
+        p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in CERTIFICATE_SUFFIXES
+    )
     return tuple(cert for file in files for cert in parse_certificates(_read(file)))
 
 

@@ -17,6 +17,7 @@ from cardreader.verify.trust import (
     TrustStore,
     UntrustedMasterListError,
     load_certificates,
+    parse_certificates,
     parse_crl,
     parse_master_list,
 )
@@ -118,13 +119,13 @@ def test_certificates_from_pem_der_and_folders(world: World, tmp_path: Path) -> 
     (tmp_path / "a.pem").write_bytes(world.csca.pem + world.other.pem)
     nested = tmp_path / "nested"
     nested.mkdir()
-    (nested / "b.cer").write_bytes(world.ds.der)
+    (nested / "b.CER").write_bytes(world.ds.der)
     (tmp_path / "notes.txt").write_text("not a certificate")
     assert [c.der for c in load_certificates(tmp_path / "a.pem")] == [
         world.csca.der,
         world.other.der,
     ]
-    assert [c.der for c in load_certificates(nested / "b.cer")] == [world.ds.der]
+    assert [c.der for c in load_certificates(nested / "b.CER")] == [world.ds.der]
     assert [c.der for c in load_certificates(tmp_path)] == [
         world.csca.der,
         world.other.der,
@@ -184,6 +185,21 @@ def test_crl_parsing_and_authentication(world: World, tmp_path: Path) -> None:
 def test_malformed_crl() -> None:
     with pytest.raises(ParseError):
         parse_crl(b"\x30\x00")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"-----BEGIN CERTIFICATE-----\n",
+        b"-----BEGIN",
+        b"-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n",
+        b"-----BEGIN CMS-----\n%%%%\n-----END CMS-----\n",
+    ],
+)
+def test_broken_pem_is_a_parse_error(data: bytes) -> None:
+    for parse in (parse_certificates, parse_crl, parse_master_list):
+        with pytest.raises(ParseError):
+            parse(data)
 
 
 # -- properties ----------------------------------------------------------------------------
