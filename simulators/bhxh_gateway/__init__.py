@@ -6,12 +6,25 @@ Run it with ``python -m simulators.bhxh_gateway``.
 from __future__ import annotations
 
 from simulators.bhxh_gateway.dataset import (
+    CHILD_WITHOUT_CARD,
     DEFAULT_SCENARIOS,
+    EXPIRED,
+    INSURED,
+    MILITARY,
+    NEW_CARD_OLD_EXPIRED,
+    NEW_CARD_OLD_VALID,
+    PERSONA_SCENARIOS,
+    POLICE,
+    REVOKED,
+    TERMINATED,
+    UNLINKED,
     Dataset,
     InsuranceRecord,
     Person,
     Scenario,
+    find_persona_seed,
     generate_people,
+    persona_scenario,
 )
 from simulators.bhxh_gateway.server import (
     CONTROL_PATH,
@@ -26,9 +39,20 @@ from simulators.bhxh_gateway.server import (
 )
 
 __all__ = [
+    "CHILD_WITHOUT_CARD",
     "CONTROL_PATH",
     "DEFAULT_ACCOUNTS",
     "DEFAULT_SCENARIOS",
+    "EXPIRED",
+    "INSURED",
+    "MILITARY",
+    "NEW_CARD_OLD_EXPIRED",
+    "NEW_CARD_OLD_VALID",
+    "PERSONA_SCENARIOS",
+    "POLICE",
+    "REVOKED",
+    "TERMINATED",
+    "UNLINKED",
     "ControlCommand",
     "Dataset",
     "Fault",
@@ -38,7 +62,9 @@ __all__ = [
     "RunningGateway",
     "Scenario",
     "control",
+    "find_persona_seed",
     "generate_people",
     "parse_control",
+    "persona_scenario",
     "serve",
 ]

@@ -1,8 +1,10 @@
 """The simulated gateway's insured people: an independent model of BHXH's records.
 
-Built from plain ``(id_number, full_name, date_of_birth, sex)`` persons so that the card
-simulator's personas can be linked in; :func:`generate_people` makes deterministic ones
-whose ID numbers follow DOMAIN.md §2 (province, century/sex digit, birth year).
+Built from plain ``(id_number, full_name, date_of_birth, sex)`` persons:
+:meth:`Dataset.for_personas` links the card simulator's personas in (each persona gets a
+scenario from its seed, see :data:`PERSONA_SCENARIOS`), and :func:`generate_people` makes
+stand-alone deterministic ones whose ID numbers follow DOMAIN.md §2 (province, century/sex
+digit, birth year).
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
+
+from simulators.persona import Persona, make_persona
 
 _PROVINCES = ("001", "079", "048", "031", "092", "038", "046")
 _SURNAMES = ("Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Đặng", "Bùi")
@@ -31,6 +35,21 @@ class Person:
     date_of_birth: date
     sex: str
     """``Nam`` or ``Nữ``."""
+    address: str = ""
+    """BHXH's ``diaChi``; a made-up one when empty."""
+    seed: int | None = None
+    """The card simulator's persona seed, for a person made from a persona."""
+
+    @classmethod
+    def of_persona(cls, persona: Persona) -> Person:
+        return cls(
+            persona.id_number,
+            persona.full_name,
+            persona.date_of_birth,
+            persona.sex.value,
+            persona.place_of_residence,
+            persona.seed,
+        )
 
 
 @dataclass(frozen=True)
@@ -65,6 +84,75 @@ DEFAULT_SCENARIOS: tuple[Scenario, ...] = (
 """One person per scenario, in this order, repeated: insured, military, police, new card
 (old expired / old valid), expired, unlinked, sex and facility problems, revoked, terminated,
 child without card."""
+
+INSURED = Scenario("000")
+"""A valid card linked to the ID number (decision: insured)."""
+UNLINKED = Scenario("000", linked=False)
+"""A valid card not linked to the ID number yet: 050 by ID, 000 by card or BHXH number."""
+EXPIRED = Scenario("010", group="DN")
+"""Card expired, no new one (decision: self-pay): the "uninsured" persona."""
+NEW_CARD_OLD_EXPIRED = Scenario("003")
+NEW_CARD_OLD_VALID = Scenario("004")
+MILITARY = Scenario("001", group="QN")
+POLICE = Scenario("002", group="CA")
+REVOKED = Scenario("110")
+TERMINATED = Scenario("120")
+CHILD_WITHOUT_CARD = Scenario("130", group="TE")
+"""Given to every persona under 6 years old, whatever its seed."""
+
+PERSONA_SCENARIOS: tuple[Scenario, ...] = (
+    INSURED,  # 0
+    UNLINKED,  # 1
+    INSURED,  # 2
+    EXPIRED,  # 3
+    INSURED,  # 4
+    NEW_CARD_OLD_EXPIRED,  # 5
+    INSURED,  # 6
+    NEW_CARD_OLD_VALID,  # 7
+    INSURED,  # 8
+    MILITARY,  # 9
+    INSURED,  # 10
+    REVOKED,  # 11
+    INSURED,  # 12
+    POLICE,  # 13
+    INSURED,  # 14
+    TERMINATED,  # 15
+    INSURED,  # 16
+    INSURED,  # 17
+    INSURED,  # 18
+    INSURED,  # 19
+)
+"""Persona ``seed`` gets ``PERSONA_SCENARIOS[seed % 20]`` (12 in 20 insured), except that a
+persona under 6 gets :data:`CHILD_WITHOUT_CARD`. So persona 0 is insured, 1 unlinked,
+3 expired (uninsured), 5 and 7 have a new card, 9 is military, 11 revoked, 13 police,
+15 terminated; :func:`find_persona_seed` finds others."""
+
+
+def persona_scenario(
+    persona: Persona, scenarios: Sequence[Scenario] = PERSONA_SCENARIOS, today: date | None = None
+) -> Scenario:
+    """The scenario :meth:`Dataset.for_personas` gives ``persona`` (its seed only decides,
+    so a persona has the same scenario in every data set)."""
+    if persona.age_on(today or date.today()) < 6:
+        return CHILD_WITHOUT_CARD
+    return scenarios[persona.seed % len(scenarios)]
+
+
+def find_persona_seed(
+    scenario: Scenario,
+    *,
+    start: int = 0,
+    limit: int = 10_000,
+    scenarios: Sequence[Scenario] = PERSONA_SCENARIOS,
+    today: date | None = None,
+) -> int:
+    """The first seed from ``start`` whose persona gets ``scenario``, e.g.
+    ``find_persona_seed(EXPIRED)`` for an uninsured persona. :class:`LookupError` if none
+    of the next ``limit`` seeds does (no persona is under 6 today, so none gets 130)."""
+    for seed in range(start, start + limit):
+        if persona_scenario(make_persona(seed), scenarios, today) == scenario:
+            return seed
+    raise LookupError(f"no persona seed in [{start}, {start + limit}) gets {scenario}")
 
 
 @dataclass(frozen=True)
@@ -115,7 +203,8 @@ def _record(person: Person, scenario: Scenario, today: date) -> InsuranceRecord:
         scenario=scenario,
         card_number=f"{scenario.group}{level}{province}{bhxh}",
         bhxh_number=bhxh,
-        address=f"Số {rng.randint(1, 300)} {rng.choice(_STREETS)}, Phường {rng.randint(1, 20)}",
+        address=person.address
+        or f"Số {rng.randint(1, 300)} {rng.choice(_STREETS)}, Phường {rng.randint(1, 20)}",
         facility=f"{province}{rng.randint(1, 99):03d}",
         valid_from=date(valid_to.year, 1, 1),
         valid_to=valid_to,
@@ -157,6 +246,22 @@ class Dataset:
     def generated(cls, count: int = len(DEFAULT_SCENARIOS), seed: int = 2024) -> Dataset:
         return cls.from_people(generate_people(count, seed))
 
+    @classmethod
+    def for_personas(
+        cls,
+        seeds: Iterable[int],
+        scenarios: Sequence[Scenario] = PERSONA_SCENARIOS,
+        today: date | None = None,
+    ) -> Dataset:
+        """The card simulator's personas ``seeds`` (:func:`simulators.persona.make_persona`),
+        each with the scenario :func:`persona_scenario` gives it."""
+        today = today or date.today()
+        personas = [make_persona(seed) for seed in seeds]
+        return cls(
+            _record(Person.of_persona(p), persona_scenario(p, scenarios, today), today)
+            for p in personas
+        )
+
     def by_id(self, id_number: str) -> InsuranceRecord | None:
         """The record linked to a 12-digit ID number (unlinked records are not found)."""
         return self._by_id.get(id_number)
@@ -166,6 +271,13 @@ class Dataset:
 
     def by_card(self, card_number: str) -> InsuranceRecord | None:
         return self._by_card.get(card_number)
+
+    def for_seed(self, seed: int) -> InsuranceRecord:
+        """The record of persona ``seed`` (a data set made by :meth:`for_personas`)."""
+        for record in self.records:
+            if record.person.seed == seed:
+                return record
+        raise LookupError(f"no persona {seed} in the data set")
 
     def with_outcome(self, outcome: str, *, linked: bool = True) -> InsuranceRecord:
         """The first record whose scenario answers ``outcome`` (for tests and demos)."""
