@@ -111,6 +111,7 @@ class VerifiedReader:
         self._access: Check | None = None
         self._reader: FileReader | None = None
         self._mrz: Mrz | None = None
+        self._channel_lost = False
 
     @property
     def files(self) -> Mapping[Ef, bytes]:
@@ -162,7 +163,8 @@ class VerifiedReader:
                     assert self._reader is not None
                     self._reader = FileReader(result.transport, self._reader.policy)
                 elif not result.passed:
-                    return  # the chip and the terminal no longer share keys
+                    self._channel_lost = True  # the chip and the terminal no longer share keys
+                    return
         ca_passed = any(check.status is CheckStatus.PASSED for check in self._genuineness)
         if Ef.DG15 not in self._files:
             return
@@ -200,6 +202,8 @@ class VerifiedReader:
         )
         self._access = access_check(session.access)
         self._reader = session.reader
+        if session.card_access is not None:
+            self._files[Ef.CARD_ACCESS] = session.card_access
         self._read((Ef.COM,), progress)
         self._read(self._wanted(), progress)
         self._prove_genuine(session)
@@ -218,6 +222,9 @@ class VerifiedReader:
         """Read DG2 in the same session, check its hash, decode the first face."""
         if self._reader is None:
             raise RuntimeError("read_identity must come first")
+        if self._channel_lost:
+            reason = "not read: after the failed Chip Authentication the card shares no keys"
+            return PhotoResult(None, self._report(), reason)
         self._read((PHOTO_FILE,), progress)
         report = self._report()
         data = self._files.get(PHOTO_FILE)

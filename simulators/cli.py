@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import json
+import signal
+import threading
+from pathlib import Path
 
 import click
 
 from simulators import demo as demo_module
 from simulators.bhxh_gateway.__main__ import main as gateway_main
+from simulators.chip.card import EmrtdChip
+from simulators.faults import Fault, FaultSpec, find
 from simulators.his.__main__ import main as his_main
+from simulators.issuance.card import Profile, build_chip, issue_card, sim_pki
+from simulators.issuance.folder import chip_from_folder
 from simulators.issuance.lds import td1_mrz
 from simulators.persona import make_persona, qr_payload
+from simulators.timing import TimedCard
+from simulators.vpcd import DEFAULT_HOST, DEFAULT_PORT, VirtualReaderSlot, VpcdConnectionError
 
 
 @click.group()
@@ -69,3 +78,94 @@ def gateway(args: tuple[str, ...]) -> None:
 def his(args: tuple[str, ...]) -> None:
     """Run the simulated HIS: MLLP listener and FHIR endpoint (options: cccd-sim his --help)."""
     raise SystemExit(his_main(list(args)))
+
+
+def _faults(values: tuple[str, ...]) -> tuple[FaultSpec, ...]:
+    try:
+        return tuple(FaultSpec.parse(value) for value in values)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--fault") from exc
+
+
+PROFILES = click.Choice([profile.value for profile in Profile])
+
+
+@main.command()
+@click.option("--persona", "seed", type=int, help="Issue the card of persona SEED.")
+@click.option("--profile", type=PROFILES, default=Profile.CCCD_2021.value, show_default=True)
+@click.option(
+    "--dir",
+    "folder",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="A card from saved EF files and DG14_sk.pkcs8/DG15_sk.pkcs8 keys.",
+)
+@click.option(
+    "--fault",
+    "fault_names",
+    multiple=True,
+    help="removed-at=N, slow, short-le, no-pace, pace-fails, ca-clone, aa-clone, "
+    "tampered-dg=N, bad-sod-signature, expired-signer, unknown-signer; repeatable.",
+)
+@click.option("--reader-slot", type=click.IntRange(0, 1), default=0, show_default=True)
+@click.option("--port", type=int, help="vpcd port of slot 0 (default: the system's 35963).")
+@click.option("--host", default=DEFAULT_HOST, show_default=True)
+def card(
+    seed: int | None,
+    profile: str,
+    folder: Path | None,
+    fault_names: tuple[str, ...],
+    reader_slot: int,
+    port: int | None,
+    host: str,
+) -> None:
+    """Insert a virtual card into vpcd and serve it until Ctrl-C (or a removal fault)."""
+    if (seed is None) == (folder is None):
+        raise click.UsageError("give either --persona SEED or --dir FOLDER")
+    faults = _faults(fault_names)
+    chip: EmrtdChip
+    if folder is not None:
+        try:
+            chip = chip_from_folder(folder, faults)
+        except (ValueError, OSError) as exc:
+            raise click.ClickException(str(exc)) from exc
+        label = f"card from {folder}"
+    else:
+        assert seed is not None
+        person = make_persona(seed)
+        chip = build_chip(issue_card(person, Profile(profile), faults))
+        label = f"persona {seed} ({profile}): ID {person.id_number}, CAN {person.can}"
+    served = TimedCard(chip, realtime=True) if find(faults, Fault.SLOW) else chip
+    removal = find(faults, Fault.REMOVED_AT)
+    stopped = threading.Event()
+    slot = VirtualReaderSlot((port or DEFAULT_PORT) + reader_slot, host)
+    try:
+        slot.insert(
+            served, remove_at_apdu=removal.value if removal else None, on_removed=stopped.set
+        )
+    except VpcdConnectionError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"inserted {label} into vpcd slot {reader_slot}; Ctrl-C removes it", err=True)
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopped.set())
+    stopped.wait()
+    slot.close()
+    click.echo("card removed", err=True)
+
+
+@main.command()
+@click.argument("out", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--persona", "seed", type=int, required=True)
+@click.option("--profile", type=PROFILES, default=Profile.CCCD_2021.value, show_default=True)
+@click.option("--fault", "fault_names", multiple=True, help="Issuance faults (see card --help).")
+def issue(out: Path, seed: int, profile: str, fault_names: tuple[str, ...]) -> None:
+    """Write a card's EF files, the simulator CSCA (PEM) and a CSCA master list to OUT."""
+    card = issue_card(make_persona(seed), Profile(profile), _faults(fault_names))
+    names = {0x011E: "EF_COM", 0x011D: "EF_SOD", 0x011C: "EF_CardAccess"}
+    out.mkdir(parents=True, exist_ok=True)
+    for fid, data in sorted(card.files.items()):
+        name = names.get(fid, f"DG{fid & 0xFF}")
+        (out / f"{name}.bin").write_bytes(data)
+    pki = sim_pki()
+    pki.csca.write_pem(out / "csca.pem")
+    (out / "masterlist.ml").write_bytes(pki.master_list())
+    click.echo(f"wrote {len(card.files)} EF files, csca.pem and masterlist.ml to {out}")

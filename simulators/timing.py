@@ -79,10 +79,10 @@ class TimedCard:
     realtime: bool = False
     apdus: int = 0
     estimated_s: float = 0.0
+    atr: bytes = field(init=False)
 
-    @property
-    def atr(self) -> bytes:
-        return self.card.atr
+    def __post_init__(self) -> None:
+        self.atr = self.card.atr
 
     def reset(self) -> None:
         self.card.reset()
