@@ -63,8 +63,9 @@ class CardEvents(Protocol):
     def identity(self, read: IdentityRead) -> None:
         """The identity files are read and verified (before the photo is read)."""
 
-    def photo(self, png: bytes) -> None:
-        """The face from DG2, re-encoded as PNG."""
+    def photo(self, png: bytes | None, trust: Trust) -> None:
+        """The face from DG2 as PNG (``None`` if unreadable), with the verdict once DG2's
+        hash is checked too: INVALID here means the photo was altered."""
 
 
 class CardReaderPort(Protocol):

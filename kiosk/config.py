@@ -97,6 +97,11 @@ class CardSettings:
     reader: str = ""
     transmit_timeout_s: float = 10.0
     poll_s: float = 0.5
+    csca: tuple[str, ...] = ()
+    """CSCA certificate files or folders (PEM/DER), the trust anchors of passive authentication."""
+    master_lists: tuple[str, ...] = ()
+    """ICAO CSCA master lists (e.g. the German or Dutch one, DOMAIN.md §2 "Trust")."""
+    crls: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

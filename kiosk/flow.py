@@ -600,9 +600,15 @@ class CheckInFlow:
             lambda outcome: self._looked_up(token, outcome),
         )
 
-    def _photo(self, token: int, png: bytes) -> None:
+    def _photo(self, token: int, png: bytes | None, trust: Trust) -> None:
+        if not self._current(token):
+            return
+        if trust is Trust.INVALID and self.step not in (Step.REGISTERING, Step.TICKET):
+            _log.warning("card refused: the photo does not match EF.SOD")
+            self._fail(Problem.CARD_INVALID)
+            return
         patient = self._view.patient
-        if self._current(token) and patient is not None:
+        if patient is not None and png is not None:
             self._show(replace(self._view, patient=replace(patient, photo=png)))
 
     def _read_done(self, token: int, outcome: Outcome[None]) -> None:
@@ -729,5 +735,5 @@ class _Events:
     def identity(self, read: IdentityRead) -> None:
         self._flow._runner.post(lambda: self._flow._identity(self._token, read))
 
-    def photo(self, png: bytes) -> None:
-        self._flow._runner.post(lambda: self._flow._photo(self._token, png))
+    def photo(self, png: bytes | None, trust: Trust) -> None:
+        self._flow._runner.post(lambda: self._flow._photo(self._token, png, trust))

@@ -67,6 +67,7 @@ class FakeCard:
         default_factory=lambda: IdentityRead(HOA, Trust.VERIFIED)
     )
     photo: bytes = b"\x89PNG fake"
+    photo_trust: Trust = Trust.VERIFIED
     error: Exception | None = None
     error_after_identity: Exception | None = None
     can: str = "012345"
@@ -86,7 +87,7 @@ class FakeCard:
         if self.error_after_identity is not None:
             raise self.error_after_identity
         events.progress(1000, 1000)
-        events.photo(self.photo)
+        events.photo(self.photo, self.photo_trust)
 
 
 def lookup_of(code: ResultCode, valid_to: date | None = date(2026, 12, 31)) -> InsuranceLookup:

@@ -206,6 +206,13 @@ def test_expired_id_card_follows_the_policy(policy: Policy) -> None:
     assert "ID card expired" in rig.view.staff_note
 
 
+def test_altered_photo_refuses_the_card_even_after_the_identity_was_shown() -> None:
+    rig = Rig(photo_trust=Trust.INVALID)
+    rig.read_with_qr()
+    assert (rig.view.step, rig.view.problem) == (Step.PROBLEM, Problem.CARD_INVALID)
+    assert rig.view.patient is None
+
+
 def test_card_without_expiry_never_expires() -> None:
     rig = Rig(read_result=IdentityRead(replace(HOA, date_of_expiry=None), Trust.VERIFIED))
     rig.read_with_qr()
