@@ -13,16 +13,22 @@ from pathlib import Path
 
 import pytest
 
+from cardreader.access.credentials import Credentials
 from cardreader.lds.dg13 import parse_dg13
-from cardreader.transport.pcsc import CardWaiter
-from simulators.issuance.card import issue_card, sim_pki
+from cardreader.transport.pcsc import CardWaiter, PcscTransport
+from cardreader.verified_read import read_and_verify
+from cardreader.verify.report import Verdict
+from cardreader.verify.trust import TrustStore, parse_certificates
+from simulators.issuance.card import build_chip, issue_card, sim_pki
 from simulators.pcscd import PcscDaemon
 from simulators.persona import make_persona
+from simulators.vpcd import VirtualReaderSlot
 
 pytestmark = pytest.mark.pcsc
 
 PERSONA = make_persona(7)
 TIMEOUT = 10.0
+TRUST = TrustStore(parse_certificates(sim_pki().csca.der))
 
 
 @contextmanager
@@ -105,3 +111,25 @@ def test_tampered_card_is_invalid_through_pcscd(
     assert result.returncode == 1, result.stdout + result.stderr
     assert result.stdout.startswith("Opened with id-PACE-ECDH-GM-AES-CBC-CMAC-128 (CAN)")
     assert "INVALID" in result.stdout and "failed        dg-hash DG13" in result.stdout
+
+
+def test_two_virtual_readers_at_once(
+    pcscd: PcscDaemon, waiter: CardWaiter, slot: VirtualReaderSlot
+) -> None:
+    """Two personas in the two vpcd slots, read one after the other without removal."""
+    second = VirtualReaderSlot(pcscd.vpcd_ports[1])
+    cards = {0: issue_card(make_persona(7)), 1: issue_card(make_persona(8))}
+    slot.insert(build_chip(cards[0]))
+    second.insert(build_chip(cards[1]))
+    try:
+        for index, card in cards.items():
+            name = pcscd.reader_names[index]
+            assert waiter.wait_for_card(name, TIMEOUT) is not None
+            with PcscTransport.connect(name) as transport:
+                result = read_and_verify(transport, Credentials(can=card.can), TRUST)
+            assert result.report.verdict is Verdict.VERIFIED
+            assert result.identity.id_number is not None
+            assert result.identity.id_number.value == card.persona.id_number
+    finally:
+        second.remove()
+        assert waiter.wait_for_removal(pcscd.reader_names[1], TIMEOUT)
