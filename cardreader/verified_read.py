@@ -24,7 +24,7 @@ from cardreader.crypto.active_auth import parse_dg15
 from cardreader.crypto.pace_mapping import RandomSource
 from cardreader.errors import FileNotFoundOnCardError, ParseError, SecurityStatusError
 from cardreader.files.ids import Ef
-from cardreader.files.reader import FileReader
+from cardreader.files.reader import BlockSizePolicy, FileReader
 from cardreader.lds.com import parse_com
 from cardreader.lds.dg1 import parse_dg1
 from cardreader.lds.dg2 import parse_dg2
@@ -81,7 +81,8 @@ class VerifiedReader:
     """One card session that reads and verifies a CCCD: :meth:`read_identity`, then
     :meth:`read_photo`. The transport must stay connected between the two calls.
 
-    ``run_both`` runs Active Authentication even when Chip Authentication passed.
+    ``run_both`` runs Active Authentication even when Chip Authentication passed;
+    ``block_size`` fixes the READ BINARY size instead of the adaptive one (benchmarks).
     """
 
     def __init__(
@@ -95,9 +96,11 @@ class VerifiedReader:
         qr: CccdQr | None = None,
         allow_bac: bool = True,
         run_both: bool = False,
+        block_size: int | None = None,
         rng: RandomSource = secrets,
     ) -> None:
         self._transport = transport
+        self._block_size = block_size
         self._credentials = credentials
         self._trust = trust
         self._at = at
@@ -202,6 +205,8 @@ class VerifiedReader:
         )
         self._access = access_check(session.access)
         self._reader = session.reader
+        if self._block_size is not None:
+            self._reader = FileReader(session.transport, BlockSizePolicy.fixed(self._block_size))
         if session.card_access is not None:
             self._files[Ef.CARD_ACCESS] = session.card_access
         self._read((Ef.COM,), progress)
