@@ -101,7 +101,7 @@ class KioskWindow(QMainWindow):
         config: KioskConfig,
         voice: Voice,
         *,
-        on_admin: Callable[[], None] | None = None,
+        on_admin: Callable[[], object] | None = None,
     ) -> None:
         super().__init__()
         self.flow = flow
