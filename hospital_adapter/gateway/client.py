@@ -46,6 +46,31 @@ TOKEN_EARLY_RENEWAL = timedelta(seconds=5)
 """Renew a token this long before ``expires_in`` so it does not expire in flight."""
 
 _NOT_CACHED = frozenset({Decision.RETRY, Decision.CONFIGURATION_ERROR})
+_SECRET_PARAMS = frozenset({"token", "id_token", "password"})
+
+
+class RedactGatewaySecrets(logging.Filter):
+    """Masks the lookup URL's ``token``, ``id_token`` and ``password`` (an MD5 the gateway
+    takes as the password itself, DOMAIN.md §3) in httpx's "HTTP Request" log lines."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(_redact(arg) for arg in record.args)
+        return True
+
+
+def _redact(arg: object) -> object:
+    if not isinstance(arg, httpx.URL) or not _SECRET_PARAMS & set(arg.params):
+        return arg
+    params = [(k, "REDACTED" if k in _SECRET_PARAMS else v) for k, v in arg.params.multi_items()]
+    return arg.copy_with(params=params)
+
+
+def _install_redaction() -> None:
+    """Add :class:`RedactGatewaySecrets` to the ``httpx`` logger, once per process."""
+    logger = logging.getLogger("httpx")
+    if not any(isinstance(f, RedactGatewaySecrets) for f in logger.filters):
+        logger.addFilter(RedactGatewaySecrets())
 
 
 class GatewayClient:
@@ -70,6 +95,7 @@ class GatewayClient:
     ) -> None:
         self._settings = settings
         self._account = account
+        _install_redaction()
         self._http = httpx.Client(base_url=settings.url, transport=transport)
         self._clock = clock
         self._wall_clock = wall_clock
