@@ -89,8 +89,8 @@ fullscreen = false
 voice = true
 
 [timeouts]
-idle_s = 60
-countdown_s = 15
+idle_s = {idle_s}
+countdown_s = {countdown_s}
 ticket_s = 20
 problem_s = 40
 lookup_s = {lookup_s}
@@ -147,6 +147,8 @@ class SimulatedHospital:
     card_timing: TimingModel | None = None
     """With a model, cards answer as slowly as a real chip (``simulators.timing``)."""
     lookup_s: float = 8.0
+    idle_s: float = 60.0
+    countdown_s: float = 15.0
     slot: VirtualReaderSlot = field(init=False)
     gateway: RunningGateway = field(init=False)
     his: RunningHis = field(init=False)
@@ -197,6 +199,8 @@ class SimulatedHospital:
                 store=self.workdir / "kiosk-store.sqlite3",
                 departments=departments,
                 lookup_s=self.lookup_s,
+                idle_s=self.idle_s,
+                countdown_s=self.countdown_s,
             ),
             encoding="utf-8",
         )

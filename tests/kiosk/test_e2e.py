@@ -1,0 +1,161 @@
+"""The kiosk end to end, offscreen: a virtual card behind the session's real pcscd, the
+simulated gateway and HIS on real sockets, scanner and printer on ptys. No mocks.
+
+Each test drives the real window by pressing its buttons (``scripted_check_in``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from kiosk.flow import InsuranceState, PrintState, Problem, Step
+from kiosk.qt.app import KioskApp
+from kiosk.qt.screens import IdentityScreen
+from simulators.faults import FaultSpec
+from simulators.hospital import SimulatedHospital, patient, running_kiosk, scripted_check_in
+from simulators.pcscd import PcscDaemon
+
+pytestmark = pytest.mark.pcsc
+
+INSURED = patient("insured").seed
+
+
+@pytest.fixture
+def hospital(
+    pcscd: PcscDaemon, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[SimulatedHospital]:
+    options = getattr(request, "param", {})
+    with SimulatedHospital(tmp_path / "hospital", pcscd=pcscd, **options) as running:
+        yield running
+
+
+@pytest.fixture
+def kiosk(hospital: SimulatedHospital) -> Iterator[KioskApp]:
+    with running_kiosk(hospital) as app:
+        app.window.setFixedSize(1280, 800)
+        app.window.show()
+        yield app
+    hospital.remove()
+
+
+def _registrations(hospital: SimulatedHospital) -> list[tuple[str, bool, str]]:
+    return [
+        (r.department, r.insured, r.card_number) for r in hospital.his.state.registrations.values()
+    ]
+
+
+def test_insured_patient_gets_a_printed_ticket(
+    hospital: SimulatedHospital, kiosk: KioskApp
+) -> None:
+    result = scripted_check_in(kiosk, hospital, INSURED, department="K03")
+    assert result.problem == ""
+    assert result.steps == [
+        "idle",
+        "place_card",
+        "identity",
+        "choose_kind",
+        "choose_priority",
+        "choose_department",
+        "confirm",
+        "ticket",
+    ]
+    assert result.ticket_label == "001"
+    ticket = kiosk.flow.view.ticket
+    assert ticket is not None and ticket.printing is PrintState.PRINTED
+    assert ticket.ticket.insured and ticket.ticket.verify_insurance_at is None
+    assert result.ticket_png is not None
+    with Image.open(result.ticket_png) as png:
+        assert png.width == 576 and png.height > 700
+    ((department, insured, card_number),) = _registrations(hospital)
+    assert (department, insured) == ("K03", True) and len(card_number) == 15
+    assert hospital.gateway.simulator.stats.lookups == 1
+
+
+@pytest.mark.parametrize(
+    ("note", "state"),
+    [("no BHYT record", InsuranceState.NOT_FOUND), ("BHYT expired", InsuranceState.EXPIRED)],
+)
+def test_uninsured_patient_checks_in_self_pay(
+    hospital: SimulatedHospital, kiosk: KioskApp, note: str, state: InsuranceState
+) -> None:
+    states: list[InsuranceState | None] = []
+    kiosk.flow.subscribe(lambda view: states.append(view.insurance))
+    result = scripted_check_in(kiosk, hospital, patient(note).seed, insured=False, department="K01")
+    assert result.problem == "" and result.ticket_label == "001"
+    assert state in states
+    ticket = kiosk.flow.view.ticket
+    assert ticket is not None and not ticket.ticket.insured
+    assert _registrations(hospital) == [("K01", False, "")]
+
+
+def test_expired_id_card_is_accepted_with_a_note(
+    hospital: SimulatedHospital, kiosk: KioskApp
+) -> None:
+    notes: list[str] = []
+    kiosk.flow.subscribe(lambda view: notes.append(view.staff_note))
+    result = scripted_check_in(kiosk, hospital, patient("ID card expired").seed, use_qr=False)
+    assert result.problem == "" and result.ticket_label == "001"
+    assert "enter_digits" not in result.steps or result.steps[1] == "enter_digits"
+    assert "ID card expired" in notes
+
+
+def test_forged_card_is_refused_politely(hospital: SimulatedHospital, kiosk: KioskApp) -> None:
+    result = scripted_check_in(
+        kiosk, hospital, INSURED, faults=(FaultSpec.parse("tampered-dg=13"),)
+    )
+    assert result.problem == Problem.CARD_INVALID.value
+    view = kiosk.flow.view
+    assert (view.step, view.counter, view.patient) == (Step.PROBLEM, 1, None)
+    title = kiosk.window.screens[Step.PROBLEM].title.text()
+    assert title == "Rất tiếc, máy chưa xác thực được thẻ này"
+    assert hospital.gateway.simulator.stats.lookups == 0
+    assert _registrations(hospital) == []
+
+
+def test_gateway_down_gives_a_degraded_ticket(hospital: SimulatedHospital, kiosk: KioskApp) -> None:
+    hospital.gateway_down()
+    result = scripted_check_in(kiosk, hospital, INSURED)
+    assert result.problem == ""
+    ticket = kiosk.flow.view.ticket
+    assert ticket is not None and ticket.ticket.verify_insurance_at == 2
+    assert kiosk.window.screens[Step.TICKET].verify.isVisible()  # type: ignore[attr-defined]
+    assert _registrations(hospital) == [("K03", False, "")], "no coverage card: checked later"
+
+
+def test_card_pulled_mid_read_then_placed_again(
+    hospital: SimulatedHospital, kiosk: KioskApp
+) -> None:
+    flow = kiosk.flow
+    hospital.scan(INSURED)
+    assert kiosk.wait_until(lambda: flow.step is Step.PLACE_CARD, 5)
+    hospital.tap(INSURED, remove_at=12)
+    assert kiosk.wait_until(lambda: flow.step is Step.PROBLEM, 10)
+    assert flow.view.problem is Problem.CARD_REMOVED and flow.view.counter == 1
+    assert kiosk.window.screens[Step.PROBLEM].retry.isVisible()  # type: ignore[attr-defined]
+    hospital.tap(INSURED)
+    assert kiosk.wait_until(lambda: flow.step is Step.IDENTITY, 10)
+    assert flow.view.patient is not None
+
+
+@pytest.mark.parametrize("hospital", [{"idle_s": 1.5, "countdown_s": 1.0}], indirect=True)
+def test_idle_timeout_wipes_the_patient(hospital: SimulatedHospital, kiosk: KioskApp) -> None:
+    flow = kiosk.flow
+    hospital.scan(INSURED)
+    hospital.tap(INSURED)
+    assert kiosk.wait_until(
+        lambda: flow.view.patient is not None and flow.view.patient.photo is not None, 10
+    )
+    identity = kiosk.window.screens[Step.IDENTITY]
+    assert isinstance(identity, IdentityScreen)
+    assert identity.fields["identity.name"][1].text() != ""
+    assert kiosk.wait_until(kiosk.window.countdown.isVisible, 5)
+    assert kiosk.wait_until(lambda: flow.step is Step.IDLE, 5)
+    assert flow.view.patient is None
+    assert identity.fields["identity.name"][1].text() == ""
+    assert identity.photo.pixmap().isNull()
+    assert not kiosk.window.countdown.isVisible()
+    assert _registrations(hospital) == []
