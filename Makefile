@@ -68,9 +68,12 @@ pytest: $(STAMP)
 ## test: everything CI checks
 test: deps venv lint typecheck contracts pytest
 
-## run: the demo (a private pcscd, a virtual card, the kiosk flow)
+## run: the simulated hospital (pcscd + virtual cards, BHXH gateway, HIS, scanner and
+## printer on ptys) and the kiosk: its window with a display, else one scripted check-in
+## offscreen that prints the result, the ticket PNG and a screenshot of every screen
+RUN_OUT ?= $(or $(TMPDIR),/tmp)/cccd-kiosk-run
 run: deps venv
-	$(BIN)/python -m simulators demo
+	$(BIN)/python -m simulators hospital --out $(RUN_OUT)
 
 ## bench: run every bench/*.py script
 bench: $(STAMP)

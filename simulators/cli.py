@@ -34,6 +34,26 @@ def demo() -> None:
 
 
 @main.command()
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    default="run-output",
+    show_default=True,
+    help="Where tickets, screenshots, the store and the kiosk configuration go.",
+)
+@click.option("--headless", is_flag=True, help="Run the scripted check-in even with a display.")
+def hospital(out_dir: str, headless: bool) -> None:
+    """Start the simulated hospital and the kiosk (the kiosk window, or a scripted check-in
+    offscreen when there is no display)."""
+    from pathlib import Path
+
+    from simulators import hospital as hospital_module
+
+    hospital_module.run(click.echo, Path(out_dir), headless=True if headless else None)
+
+
+@main.command()
 @click.argument("seed", type=int)
 @click.option(
     "--json", "as_json", is_flag=True, help="Print JSON (keys id, name, dob, can, qr, ...)."

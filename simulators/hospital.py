@@ -17,7 +17,7 @@ import contextlib
 import os
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -323,6 +323,10 @@ def scripted_check_in(
             digits.keys[key].click()
         shot("enter-digits")
         digits.ok.click()
+    if shots is not None and kiosk.wait_until(
+        lambda: at(Step.READING) and flow.view.progress > 0.2, 5.0
+    ):
+        shot("reading")
     _wait(
         kiosk,
         "the card to be read",
@@ -346,6 +350,8 @@ def scripted_check_in(
     identity = window.screens[Step.IDENTITY]
     assert isinstance(identity, IdentityScreen)
     identity.next.click()
+    if at(Step.INSURANCE):
+        shot("insurance")
     _wait(kiosk, "the BHYT answer", lambda: flow.step is Step.CHOOSE_KIND, 30.0)
     shot("choose-kind")
     kind = window.screens[Step.CHOOSE_KIND]
@@ -364,6 +370,8 @@ def scripted_check_in(
     confirm = window.screens[Step.CONFIRM]
     assert isinstance(confirm, ConfirmScreen)
     confirm.ok.click()
+    if at(Step.REGISTERING):
+        shot("registering")
     _wait(kiosk, "the ticket", lambda: flow.step is Step.TICKET)
     _wait(
         kiosk,
@@ -425,3 +433,63 @@ def running_kiosk(hospital: SimulatedHospital, **kwargs: object) -> Iterator[Kio
         yield kiosk
     finally:
         kiosk.close()
+
+
+def _has_display() -> bool:
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def run(
+    echo: Callable[[str], None] = print,
+    out_dir: Path = Path("run-output"),
+    *,
+    headless: bool | None = None,
+) -> None:
+    """``make run``: the simulated hospital and the kiosk.
+
+    With a display, the kiosk window and the control window open. Without one, one
+    scripted check-in runs offscreen and its result, ticket and screenshots are printed.
+    """
+    headless = not _has_display() if headless is None else headless
+    if headless:
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    with PcscDaemon() as daemon:
+        os.environ.update(daemon.client_env())  # before the first PC/SC call
+        with SimulatedHospital(out_dir / "hospital", pcscd=daemon) as hospital:
+            echo(f"pcscd (PID {daemon.pid}), reader {daemon.reader_names[0]!r}")
+            echo(
+                f"BHXH gateway {hospital.gateway.url}, HIS MLLP port {hospital.his.mllp.address[1]}"
+            )
+            echo(f"QR scanner {hospital.scanner.port}, printer {hospital.printer.port}")
+            echo(f"kiosk configuration {hospital.config_path}")
+            with running_kiosk(hospital) as kiosk:
+                if headless:
+                    _scripted_demo(kiosk, hospital, out_dir, echo)
+                else:
+                    control = control_window(hospital)
+                    control.show()  # type: ignore[attr-defined]
+                    kiosk.show(fullscreen=False)
+                    kiosk.app.exec()
+
+
+def _scripted_demo(
+    kiosk: KioskApp, hospital: SimulatedHospital, out_dir: Path, echo: Callable[[str], None]
+) -> None:
+    kiosk.window.setFixedSize(1280, 800)
+    kiosk.window.show()
+    person = patient("insured")
+    echo(f"scripted check-in of {person.persona.full_name} ({person.note}), no display:")
+    result = scripted_check_in(kiosk, hospital, person.seed, shots=out_dir / "screenshots")
+    if result.problem:
+        raise ScriptError(f"the check-in ended on problem {result.problem}")
+    registration = next(iter(hospital.his.state.registrations.values()))
+    echo(f"  screens: {' → '.join(result.steps)}")
+    echo(
+        f"  ticket {result.ticket_label}, department {registration.department}, "
+        f"BHYT {'verified' if registration.insured else 'to check'}, "
+        f"registered with the HIS ({len(hospital.his.state.registrations)} visit)"
+    )
+    echo(f"  tap to ticket: {result.tap_to_ticket_s * 1000:.0f} ms")
+    echo(f"  printed ticket: {result.ticket_png}")
+    for path in result.screenshots:
+        echo(f"  screenshot: {path}")
