@@ -309,6 +309,11 @@ class CheckInFlow:
         return self._view.step
 
     @property
+    def card_on_reader(self) -> bool:
+        """As last reported by the reader's watcher."""
+        return self._card_present
+
+    @property
     def last_ticket(self) -> Ticket | None:
         """The last ticket issued (no personal data), for the admin screen's reprint."""
         return self._last_ticket

@@ -1,0 +1,126 @@
+"""Kiosk figures: tap-to-ticket time, memory footprint and start-up time.
+
+Tap to ticket: the scripted check-in of ``simulators.hospital`` (QR scanned, card tapped,
+every button pressed as a person would, ticket printed on the pty printer) with cards that
+answer as slowly as a real chip (``simulators.timing.TimingModel``: PACE, Chip
+Authentication, 8 ms per APDU, 424 kbit/s) and a BHXH gateway latency of 300 ms, through
+a real pcscd. Measured from the card tap to the printed ticket; the patient's own reading
+and tapping time is not in it (the script presses at once). Median and p95 over RUNS.
+
+Memory and start-up: a fresh ``python`` process that imports the kiosk, builds every
+service and shows the window offscreen; RSS read from /proc after the first screen is
+drawn, start-up from process launch to that point. Run with ``make bench``.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from simulators.hospital import SimulatedHospital, patient, running_kiosk, scripted_check_in
+from simulators.pcscd import PcscDaemon
+from simulators.timing import TimingModel
+
+RUNS = int(os.environ.get("BENCH_KIOSK_RUNS", "50"))
+GATEWAY_LATENCY_S = 0.3
+STARTUPS = 5
+
+_STARTUP_SCRIPT = """
+import time, sys
+t0 = float(sys.argv[1])
+from kiosk.config import load_config
+from kiosk.qt.app import KioskApp
+import os
+kiosk = KioskApp(load_config(sys.argv[2]), voice_engine="")
+kiosk.window.setFixedSize(1280, 800)
+kiosk.window.show()
+kiosk.app.processEvents()
+ready = time.time() - t0
+rss = 0
+for line in open("/proc/self/status"):
+    if line.startswith("VmRSS:"):
+        rss = int(line.split()[1])
+print(f"{ready:.3f} {rss}")
+kiosk.close()
+"""
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(fraction * len(ordered) + 0.5) - 1))
+    return ordered[index]
+
+
+def tap_to_ticket(hospital: SimulatedHospital) -> list[float]:
+    seeds = [patient("insured").seed, patient("ID card expired").seed]
+    times: list[float] = []
+    with running_kiosk(hospital) as kiosk:
+        kiosk.window.setFixedSize(1280, 800)
+        kiosk.window.show()
+        for run in range(RUNS):
+            result = scripted_check_in(kiosk, hospital, seeds[run % 2], department="K01")
+            if result.problem:
+                raise RuntimeError(f"run {run}: ended on {result.problem}")
+            times.append(result.tap_to_ticket_s)
+            kiosk.flow.dismiss()
+            hospital.remove()
+            kiosk.wait_until(lambda: not kiosk.flow.card_on_reader, 5.0)
+    return times
+
+
+def startup(config: Path, env: dict[str, str]) -> list[tuple[float, int]]:
+    out = []
+    for _ in range(STARTUPS):
+        launched = time.time()
+        answer = subprocess.run(
+            [sys.executable, "-c", _STARTUP_SCRIPT, str(launched), str(config)],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).resolve().parent.parent,
+        )
+        seconds, rss = answer.stdout.split()[-2:]
+        out.append((float(seconds), int(rss)))
+    return out
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory(prefix="bench-kiosk-") as tmp, PcscDaemon() as daemon:
+        os.environ.update(daemon.client_env())
+        with SimulatedHospital(
+            Path(tmp),
+            pcscd=daemon,
+            gateway_latency_s=GATEWAY_LATENCY_S,
+            card_timing=TimingModel(),
+        ) as hospital:
+            times = tap_to_ticket(hospital)
+            print(
+                f"tap to ticket, {RUNS} runs (real-chip timing model, gateway latency "
+                f"{GATEWAY_LATENCY_S * 1000:.0f} ms): median {statistics.median(times):.2f} s, "
+                f"p95 {_percentile(times, 0.95):.2f} s, min {min(times):.2f} s, "
+                f"max {max(times):.2f} s"
+            )
+            env = {**hospital.env, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+            starts = startup(hospital.config_path, env)
+        seconds = [s for s, _ in starts]
+        rss = [r for _, r in starts]
+        print(
+            f"kiosk start-up to first screen, {STARTUPS} fresh processes: median "
+            f"{statistics.median(seconds):.2f} s, max {max(seconds):.2f} s"
+        )
+        print(
+            f"kiosk memory (RSS after the first screen): median "
+            f"{statistics.median(rss) / 1024:.0f} MiB, max {max(rss) / 1024:.0f} MiB"
+        )
+
+
+if __name__ == "__main__":
+    main()
