@@ -1,7 +1,9 @@
-"""The ``cccd`` command line: list readers, read a chip, send raw APDUs.
+"""The ``cccd`` command line: list readers, read and verify a chip, verify saved files,
+send raw APDUs.
 
-Exit codes: 0 success, 2 usage or I/O error, 4 reader or card error, 5 access denied.
-Nothing personal is logged; raw files and JSON are written only where the user asks.
+Exit codes: 0 VERIFIED (or success), 1 INVALID, 3 UNTRUSTED, 2 usage or I/O error, 4 reader
+or card error, 5 access denied. Nothing personal is logged; raw files and JSON are written
+only where the user asks.
 """
 
 from __future__ import annotations
@@ -189,6 +191,11 @@ def _load_trust(
         _fail(str(exc), EXIT_USAGE)
 
 
+def _moment(at: datetime | None) -> datetime:
+    """``--at`` as a UTC time, or now."""
+    return at.replace(tzinfo=UTC) if at is not None else datetime.now(UTC)
+
+
 def _print_report(report: VerificationReport, moment: datetime) -> None:
     click.echo(f"{report.verdict.name} (checked at {moment:%Y-%m-%d %H:%M} UTC)")
     for check in report.checks:
@@ -241,7 +248,7 @@ def read(
     if not any((can, mrz, id_number, qr)):
         raise click.UsageError("give --can, --mrz, --id or --qr to open the chip")
     trust = _load_trust(csca, masterlist, crl)
-    moment = at.replace(tzinfo=UTC) if at is not None else datetime.now(UTC)
+    moment = _moment(at)
     with _card_errors():
         credentials = _credentials(can, mrz, id_number, dob, issued, qr)
         name = _pick_reader(reader_name)
@@ -349,7 +356,7 @@ def verify(
     except CardError as exc:
         _fail(str(exc), EXIT_USAGE)
     trust = _load_trust(csca, masterlist, crl)
-    moment = at.replace(tzinfo=UTC) if at is not None else datetime.now(UTC)
+    moment = _moment(at)
     issuing_state = _issuing_state(files)
     report = verify_files(files, trust, moment, issuing_state)
     if as_json:
