@@ -33,6 +33,8 @@ TOKEN_PATH = "/api/token/take"
 LOOKUP_PATH = "/api/egw/KQNhanLichSuKCB2024"
 CONTROL_PATH = "/_sim/control"
 MAX_BODY = 64 * 1024
+SHUTDOWN_POLL_S = 0.01
+"""How often the serving thread looks for a stop request (``stop()`` waits that long)."""
 DEFAULT_ACCOUNTS = {"kiosk": "kiosk-password"}
 """The simulator's own test account; real credentials never live in the repository."""
 
@@ -524,7 +526,10 @@ class RunningGateway:
         self.simulator = simulator
         self._server = _Server((host, port), simulator)
         self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.05,), name="bhxh-gateway-sim", daemon=True
+            target=self._server.serve_forever,
+            args=(SHUTDOWN_POLL_S,),
+            name="bhxh-gateway-sim",
+            daemon=True,
         )
 
     @property

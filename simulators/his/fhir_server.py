@@ -16,6 +16,8 @@ from typing import Any
 from simulators.his.state import HisFault, HisState, Registration
 
 MAX_BODY = 1024 * 1024
+SHUTDOWN_POLL_S = 0.01
+"""How often the serving thread looks for a stop request (``stop()`` waits that long)."""
 
 
 class _Unprocessable(Exception):  # noqa: N818 - an HTTP status name
@@ -194,7 +196,10 @@ class FhirEndpoint:
     def __init__(self, state: HisState, host: str = "127.0.0.1", port: int = 0) -> None:
         self._server = _Server((host, port), state)
         self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.05,), name="his-fhir-sim", daemon=True
+            target=self._server.serve_forever,
+            args=(SHUTDOWN_POLL_S,),
+            name="his-fhir-sim",
+            daemon=True,
         )
 
     @property

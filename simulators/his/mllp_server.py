@@ -17,6 +17,8 @@ from simulators.his.state import HisFault, HisState, Registration
 
 VT, FS, CR = b"\x0b", b"\x1c", b"\r"
 MAX_FRAME = 1024 * 1024
+SHUTDOWN_POLL_S = 0.01
+"""How often the serving thread looks for a stop request (``stop()`` waits that long)."""
 _UNESCAPE = {"\\F\\": "|", "\\S\\": "^", "\\T\\": "&", "\\R\\": "~", "\\E\\": "\\"}
 
 
@@ -164,7 +166,10 @@ class MllpListener:
     def __init__(self, state: HisState, host: str = "127.0.0.1", port: int = 0) -> None:
         self._server = _Server((host, port), state)
         self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.05,), name="his-mllp-sim", daemon=True
+            target=self._server.serve_forever,
+            args=(SHUTDOWN_POLL_S,),
+            name="his-mllp-sim",
+            daemon=True,
         )
 
     @property
