@@ -493,3 +493,120 @@ def _scripted_demo(
     echo(f"  printed ticket: {result.ticket_png}")
     for path in result.screenshots:
         echo(f"  screenshot: {path}")
+
+
+def docs_screenshots(out: Path, echo: Callable[[str], None] = print) -> list[Path]:
+    """Every screen of the kiosk, from real sessions, for docs/screenshots (offscreen).
+
+    A slow card and a slow gateway make the progress screens visible.
+    """
+    from kiosk.flow import Step
+    from kiosk.qt.screens import DigitsScreen
+
+    os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    out.mkdir(parents=True, exist_ok=True)
+    saved: list[Path] = []
+
+    def save(kiosk: KioskApp, name: str, widget: object = None) -> None:
+        kiosk.app.processEvents()
+        path = out / f"{name}.png"
+        (widget or kiosk.window).grab().save(str(path))  # type: ignore[attr-defined]
+        saved.append(path)
+
+    import shutil
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="kiosk-shots-") as tmp, PcscDaemon() as daemon:
+        os.environ.update(daemon.client_env())
+        with (
+            SimulatedHospital(
+                Path(tmp),
+                pcscd=daemon,
+                gateway_latency_s=2.0,
+                card_timing=TimingModel(),
+                idle_s=8.0,
+                countdown_s=6.0,
+            ) as hospital,
+            running_kiosk(hospital) as kiosk,
+        ):
+            kiosk.window.setFixedSize(1280, 800)
+            kiosk.window.show()
+            flow = kiosk.flow
+            result = scripted_check_in(kiosk, hospital, patient("insured").seed, shots=out)
+            saved += result.screenshots
+            if result.ticket_png is not None:
+                shutil.copy(result.ticket_png, out / "ticket-printed.png")
+                saved.append(out / "ticket-printed.png")
+            flow.dismiss()
+            hospital.remove()
+            kiosk.wait_until(lambda: not flow.card_on_reader, 5)
+            # The keypad: a card placed without its QR, and a wrong try.
+            hospital.tap(patient("no BHYT record").seed)
+            kiosk.wait_until(lambda: flow.step is Step.ENTER_DIGITS, 10)
+            digits = kiosk.window.screens[Step.ENTER_DIGITS]
+            assert isinstance(digits, DigitsScreen)
+            for key in "1234":
+                digits.keys[key].click()
+            save(kiosk, "20-enter-digits")
+            for key in "56":
+                digits.keys[key].click()
+            digits.ok.click()
+            kiosk.wait_until(lambda: flow.view.digits_rejected, 15)
+            save(kiosk, "21-enter-digits-rejected")
+            for key in make_persona(patient("no BHYT record").seed).can:
+                digits.keys[key].click()
+            digits.ok.click()
+            kiosk.wait_until(lambda: flow.step is Step.IDENTITY, 15)
+            kiosk.wait_until(
+                lambda: flow.view.insurance is not None and flow.view.insurance.value != "pending",
+                10,
+            )
+            kiosk.window.toggle_language()
+            save(kiosk, "22-identity-english")
+            kiosk.window.toggle_language()
+            flow.next()
+            save(kiosk, "23-choose-kind-not-found")
+            kiosk.wait_until(lambda: flow.view.countdown is not None, 10)
+            save(kiosk, "24-idle-countdown")
+            kiosk.wait_until(lambda: flow.step is Step.IDLE, 10)
+            hospital.remove()
+            kiosk.wait_until(lambda: not flow.card_on_reader, 5)
+            # A forged card, and a card pulled away mid-read.
+            hospital.scan(patient("insured").seed)
+            kiosk.wait_until(lambda: flow.step is Step.PLACE_CARD, 5)
+            hospital.tap(patient("insured").seed, (FaultSpec.parse("tampered-dg=13"),))
+            kiosk.wait_until(lambda: flow.step is Step.PROBLEM, 20)
+            save(kiosk, "25-problem-forged-card")
+            flow.dismiss()
+            hospital.remove()
+            kiosk.wait_until(lambda: not flow.card_on_reader, 5)
+            hospital.scan(patient("insured").seed)
+            kiosk.wait_until(lambda: flow.step is Step.PLACE_CARD, 5)
+            hospital.tap(patient("insured").seed, remove_at=12)
+            kiosk.wait_until(lambda: flow.step is Step.PROBLEM, 20)
+            save(kiosk, "26-problem-card-removed")
+            flow.dismiss()
+            kiosk.wait_until(lambda: not flow.card_on_reader, 5)
+            # The gateway down (another patient: the first one's answer is cached): the ticket
+            # sends the patient to the insurance counter.
+            hospital.gateway_down()
+            other = next(p for p in hospital.patients if p.note == "insured" and p.seed != 3)
+            degraded = scripted_check_in(kiosk, hospital, other.seed)
+            if degraded.problem == "":
+                save(kiosk, "27-ticket-check-bhyt-at-counter")
+                if degraded.ticket_png is not None:
+                    shutil.copy(degraded.ticket_png, out / "ticket-printed-degraded.png")
+                    saved.append(out / "ticket-printed-degraded.png")
+            flow.dismiss()
+            hospital.gateway_down(False)
+            # The staff screen.
+            dialog = kiosk.open_admin()
+            for key in "2468":
+                dialog._typer(key)()
+            dialog._submit()
+            kiosk.wait_until(lambda: "Outbox" in dialog.status.text(), 10)
+            save(kiosk, "28-staff-screen", dialog)
+            dialog.accept()
+    for path in saved:
+        echo(str(path))
+    return saved
