@@ -146,6 +146,12 @@ class GatewayClient:
                 self.breaker.record_failure()
                 outcome = exc
                 continue
+            except GatewayProtocolError:
+                self.breaker.record_failure()  # a garbled answer (maintenance page): still down
+                raise
+            except GatewayAuthError:
+                self.breaker.record_success()  # it answered: the link is up, the account is not
+                raise
             if outcome.decision is Decision.RETRY:
                 log.info("gateway attempt %d answered %s", attempt + 1, outcome.raw_code)
                 self.breaker.record_failure()
