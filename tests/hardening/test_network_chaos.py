@@ -29,14 +29,21 @@ import pytest
 
 from hospital_adapter.config import GatewayAccount, GatewaySettings
 from hospital_adapter.deadline import Deadline
+from hospital_adapter.errors import (
+    GatewayAuthError,
+    GatewayError,
+    GatewayProtocolError,
+    GatewayUnavailableError,
+)
 from hospital_adapter.gateway import Decision, GatewayClient, InsuranceLookup, LookupQuery
+from hospital_adapter.gateway.resilience import BreakerState
 from hospital_adapter.his import FhirRegistrar, HisRegistrar, MessageHeader, MllpRegistrar
 from hospital_adapter.outbox import OutboxWorker, RetrySchedule
 from hospital_adapter.service import COUNTER_NOTE, CheckInResult, CheckInService
 from hospital_adapter.store import Store
 from hospital_adapter.visit import InsuranceStatus
 from simulators import his as his_sim
-from simulators.bhxh_gateway import DEFAULT_ACCOUNTS, Dataset, generate_people, serve
+from simulators.bhxh_gateway import DEFAULT_ACCOUNTS, Dataset, control, generate_people, serve
 from simulators.chaos_proxy import ChaosProxy, ChaosStats, FaultMix, NetworkFault
 from tests.hospital.helpers import KEY, identity_of, request_for, wait_until
 
@@ -230,6 +237,49 @@ def test_bad_mixes_are_refused() -> None:
         FaultMix.of(none=1, delay_s=-0.1)
     with pytest.raises(ValueError):
         FaultMix.of(bogus=1)
+
+
+# --- the gateway client's circuit breaker meets a garbled or refusing gateway ------------
+
+
+def _state(client: GatewayClient) -> BreakerState:
+    """The breaker's state, read afresh (a plain attribute read would be narrowed by mypy)."""
+    return client.breaker.state
+
+
+@pytest.mark.parametrize(
+    ("fault", "error", "after"),
+    [
+        ("garbage", GatewayProtocolError, BreakerState.OPEN),  # a maintenance page: still down
+        ("401", GatewayAuthError, BreakerState.CLOSED),  # refused twice: up, but misconfigured
+    ],
+)
+def test_a_half_open_trial_that_gets_an_odd_answer_does_not_wedge_the_breaker(
+    fault: str, error: type[GatewayError], after: BreakerState
+) -> None:
+    """The trial call after ``breaker_reset_s`` meets a garbled answer or a refused token:
+    the breaker must decide (open again, or close) rather than refuse every later call with
+    "next try in 0.0 s" until the kiosk restarts."""
+    dataset = Dataset.generated()
+    query = LookupQuery.for_identity(identity_of(dataset.records[0].person))
+    with serve(dataset) as gateway:
+        settings = replace(
+            GATEWAY, url=gateway.url, attempts=1, breaker_threshold=1, breaker_reset_s=0.1
+        )
+        with GatewayClient(settings, ACCOUNT) as client:
+            control(gateway.url, {"inject": "http500"})
+            with pytest.raises(GatewayUnavailableError):
+                client.lookup(query)
+            assert _state(client) is BreakerState.OPEN
+            time.sleep(0.15)
+            control(gateway.url, {"inject": fault, "count": 2})
+            with pytest.raises(error):
+                client.lookup(query)
+            assert _state(client) is after
+            time.sleep(0.15)
+            control(gateway.url, {"clear_faults": True})
+            assert client.lookup(query).raw_code == "000"
+            assert _state(client) is BreakerState.CLOSED
 
 
 # --- check-ins through chaos ----------------------------------------------------------
