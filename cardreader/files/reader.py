@@ -143,7 +143,10 @@ class FileReader:
             except (CardRemovedError, SecureMessagingError):
                 raise
             except TransportError:
-                if not self.policy.step_down():
+                # A secure channel closes on any failure: a retry would only mask the cause.
+                channel = self.transport
+                lost = isinstance(channel, SecureMessagingTransport) and channel.closed
+                if lost or not self.policy.step_down():
                     raise
                 _log.debug("transport failed at Le=%d; block size now %d", length, self.policy.size)
                 continue
