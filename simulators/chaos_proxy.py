@@ -52,6 +52,9 @@ class NetworkFault(enum.Enum):
     """Only the first N bytes of the answer (N drawn in ``[0, truncate_max]``), then close."""
     BLACKHOLE = "blackhole"
     """Accept and read the request, never forward it, never answer."""
+    TRICKLE = "trickle"
+    """The answer in pieces of ``trickle_bytes``, ``delay_s`` apart: a slow link that keeps
+    every single read short (per-read timeouts never fire)."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,7 @@ class FaultMix:
     seed: int = 0
     delay_s: float = 0.05
     truncate_max: int = 64
+    trickle_bytes: int = 1
 
     def __post_init__(self) -> None:
         if any(w < 0 for _, w in self.weights) or sum(w for _, w in self.weights) <= 0:
@@ -74,21 +78,34 @@ class FaultMix:
             raise ValueError(f"delay_s must be within [0, {MAX_DELAY_S}]")
         if self.truncate_max < 0:
             raise ValueError("truncate_max must not be negative")
+        if self.trickle_bytes < 1:
+            raise ValueError("trickle_bytes must be at least 1")
 
     @classmethod
     def of(
-        cls, seed: int = 0, *, delay_s: float = 0.05, truncate_max: int = 64, **weights: float
+        cls,
+        seed: int = 0,
+        *,
+        delay_s: float = 0.05,
+        truncate_max: int = 64,
+        trickle_bytes: int = 1,
+        **weights: float,
     ) -> FaultMix:
         """``FaultMix.of(seed=1, none=6, drop=1, delay=1)``: weights named by fault value."""
         pairs = tuple((NetworkFault(name), weight) for name, weight in weights.items())
-        return cls(pairs, seed, delay_s, truncate_max)
+        return cls(pairs, seed, delay_s, truncate_max, trickle_bytes)
 
     @classmethod
     def only(
-        cls, fault: NetworkFault, *, delay_s: float = 0.05, truncate_max: int = 64
+        cls,
+        fault: NetworkFault,
+        *,
+        delay_s: float = 0.05,
+        truncate_max: int = 64,
+        trickle_bytes: int = 1,
     ) -> FaultMix:
         """Every exchange gets ``fault``."""
-        return cls(((fault, 1.0),), 0, delay_s, truncate_max)
+        return cls(((fault, 1.0),), 0, delay_s, truncate_max, trickle_bytes)
 
 
 @dataclass(frozen=True)
@@ -115,6 +132,7 @@ class _Plan:
     fault: NetworkFault
     delay_s: float = 0.0
     truncate_at: int = 0
+    trickle_bytes: int = 1
 
 
 _CALM = _Plan(NetworkFault.NONE)
@@ -203,12 +221,22 @@ class _Connection:
                 self._truncate_left -= len(data)
             elif fault is NetworkFault.DELAY:
                 await asyncio.sleep(self._plan.delay_s)
+            elif fault is NetworkFault.TRICKLE:
+                await self._trickle(data)
+                continue
             self._client_writer.write(data)
             await self._client_writer.drain()
             if fault is NetworkFault.TRUNCATE and self._truncate_left == 0:
                 raise _Close
         if self._client_writer.can_write_eof():
             self._client_writer.write_eof()
+
+    async def _trickle(self, data: bytes) -> None:
+        step = self._plan.trickle_bytes
+        for start in range(0, len(data), step):
+            await asyncio.sleep(self._plan.delay_s)
+            self._client_writer.write(data[start : start + step])
+            await self._client_writer.drain()
 
 
 class ChaosProxy:
@@ -277,7 +305,7 @@ class ChaosProxy:
                 cut = (
                     self._rng.randint(0, mix.truncate_max) if fault is NetworkFault.TRUNCATE else 0
                 )
-                plan = _Plan(fault, mix.delay_s, cut)
+                plan = _Plan(fault, mix.delay_s, cut, mix.trickle_bytes)
             self._exchanges[plan.fault] += 1
             self._history.append(plan.fault)
             return plan

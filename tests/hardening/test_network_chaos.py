@@ -171,6 +171,15 @@ def test_delay_before_connect_and_per_chunk(echo: _EchoServer) -> None:
     assert 0.3 <= elapsed < 1.5  # connect, request chunk, answer chunk: 0.1 s each
 
 
+def test_trickle_sends_the_answer_in_small_pieces(echo: _EchoServer) -> None:
+    mix = FaultMix.only(NetworkFault.TRICKLE, delay_s=0.02, trickle_bytes=3)
+    with ChaosProxy(echo.address, mix) as proxy, _connect(proxy) as sock:
+        sock.sendall(b"0123456789")
+        sock.settimeout(1.0)
+        pieces = [sock.recv(100) for _ in range(4)]
+    assert pieces == [b"012", b"345", b"678", b"9"]
+
+
 def test_faults_are_drawn_per_exchange_on_a_kept_connection(echo: _EchoServer) -> None:
     with ChaosProxy(echo.address) as proxy, _connect(proxy) as sock:
         assert _ask(sock, b"first") == ("answer", b"first")
@@ -237,6 +246,8 @@ def test_bad_mixes_are_refused() -> None:
         FaultMix.of(none=1, delay_s=-0.1)
     with pytest.raises(ValueError):
         FaultMix.of(bogus=1)
+    with pytest.raises(ValueError):
+        FaultMix.of(trickle=1, trickle_bytes=0)
 
 
 # --- the gateway client's circuit breaker meets a garbled or refusing gateway ------------
@@ -312,8 +323,10 @@ class ChaosRun:
     his_duplicates: int
 
     def summary(self, kind: str) -> str:
+        gateway, his = self.gateway.exchanges, self.his.exchanges
         per_kind = ", ".join(
-            f"{f.value} {self.gateway.exchanges[f]}+{self.his.exchanges[f]}" for f in NetworkFault
+            f"{name} {gateway[NetworkFault(name)]}+{his[NetworkFault(name)]}"
+            for name in CHAOS_WEIGHTS
         )
         p95 = statistics.quantiles(self.call_s, n=20)[-1]
         degraded = sum(r.insurance_code == "" for r in self.results)
@@ -409,7 +422,7 @@ def _check(
     assert max(run.call_s) <= DEADLINE_S + MARGIN_S
     # The chaos happened: every kind of fault, some degraded check-ins, some queued ones.
     faults = Counter(run.gateway.exchanges) + Counter(run.his.exchanges)
-    assert all(faults[f] > 0 for f in NetworkFault)
+    assert all(faults[NetworkFault(name)] > 0 for name in CHAOS_WEIGHTS)
     assert any(r.insurance_code == "" for r in run.results)
     assert any(r.registration.value == "queued" for r in run.results)
     # Everything delivered; the HIS has every registration exactly once.
@@ -446,3 +459,52 @@ def test_check_ins_through_chaos_are_timely_and_registered_exactly_once(
     kind: str, tmp_path: Path
 ) -> None:
     _chaos_run(kind, tmp_path)
+
+
+# --- a trickling peer: each read is quick, the whole answer is slow ---------------------
+
+TRICKLE_DEADLINE_S = 1.5
+_HTTP_READS_ARE_NOT_BOUNDED = pytest.mark.xfail(
+    strict=True,
+    reason="httpx bounds each read, not the whole call: a peer trickling its answer holds "
+    "GatewayClient._post and FhirRegistrar.register past the caller's deadline "
+    "(docs/network-chaos.md, known gap)",
+)
+
+
+@pytest.mark.parametrize(
+    ("trickled", "trickle_bytes"),
+    [
+        ("mllp", 4),
+        pytest.param("gateway", 8, marks=_HTTP_READS_ARE_NOT_BOUNDED),
+        pytest.param("fhir", 8, marks=_HTTP_READS_ARE_NOT_BOUNDED),
+    ],
+)
+def test_a_trickling_peer_does_not_hold_the_check_in_past_its_deadline(
+    trickled: str, trickle_bytes: int, tmp_path: Path
+) -> None:
+    """One peer answers a few bytes every 50 ms (a few seconds for the whole answer)."""
+    dataset = Dataset.generated()
+    mix = FaultMix.only(NetworkFault.TRICKLE, delay_s=0.05, trickle_bytes=trickle_bytes)
+    with contextlib.ExitStack() as stack:
+        gateway = stack.enter_context(serve(dataset))
+        his = stack.enter_context(his_sim.serve())
+        gateway_address = _address(gateway.url)
+        if trickled == "gateway":
+            gateway_address = stack.enter_context(ChaosProxy(gateway_address, mix)).address
+        client = stack.enter_context(
+            GatewayClient(replace(GATEWAY, url="http://{}:{}".format(*gateway_address)), ACCOUNT)
+        )
+        his_kind = "fhir" if trickled == "fhir" else "mllp"
+        registrar, proxy = _registrar(his_kind, his, stack)
+        proxy.set_mix(mix if trickled in ("mllp", "fhir") else None)
+        store = stack.enter_context(contextlib.closing(Store(tmp_path / "trickle.sqlite3", KEY)))
+        service = CheckInService(client, registrar, store)
+        start = time.monotonic()
+        result = service.check_in(
+            request_for(dataset.with_outcome("000")), Deadline.after(TRICKLE_DEADLINE_S)
+        )
+        elapsed = time.monotonic() - start
+    print(f"trickling {trickled}: check_in took {elapsed:.2f} s (deadline {TRICKLE_DEADLINE_S} s)")
+    assert result.ticket == 1
+    assert elapsed <= TRICKLE_DEADLINE_S + MARGIN_S
