@@ -164,12 +164,12 @@ class VirtualPrinter:
     def _serve(self) -> None:
         tail = b""
         while not self._stop.is_set():
-            ready, _, _ = select.select([self._pty.master], [], [], 0.1)
-            if not ready:
-                continue
             try:
+                ready, _, _ = select.select([self._pty.master], [], [], 0.1)
+                if not ready:
+                    continue
                 chunk = os.read(self._pty.master, 65536)
-            except OSError:
+            except OSError:  # closed under us
                 return
             with self._cond:
                 before = len(self._state.pages)

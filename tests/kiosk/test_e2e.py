@@ -100,8 +100,10 @@ def test_expired_id_card_is_accepted_with_a_note(
     kiosk.flow.subscribe(lambda view: notes.append(view.staff_note))
     result = scripted_check_in(kiosk, hospital, patient("ID card expired").seed, use_qr=False)
     assert result.problem == "" and result.ticket_label == "001"
-    assert "enter_digits" not in result.steps or result.steps[1] == "enter_digits"
+    assert result.steps[:2] == ["idle", "enter_digits"]
     assert "ID card expired" in notes
+    notice = kiosk.window.screens[Step.IDENTITY].expired.text()  # type: ignore[attr-defined]
+    assert notice.startswith("Thẻ căn cước đã hết hạn ngày ")
 
 
 def test_forged_card_is_refused_politely(hospital: SimulatedHospital, kiosk: KioskApp) -> None:
