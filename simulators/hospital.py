@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -451,6 +452,8 @@ def run(
     scripted check-in runs offscreen and its result, ticket and screenshots are printed.
     """
     headless = not _has_display() if headless is None else headless
+    for ours in ("hospital", "screenshots"):  # a fresh store, tickets and screenshots
+        shutil.rmtree(out_dir / ours, ignore_errors=True)
     if headless:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     with PcscDaemon() as daemon:
@@ -513,7 +516,6 @@ def docs_screenshots(out: Path, echo: Callable[[str], None] = print) -> list[Pat
         (widget or kiosk.window).grab().save(str(path))  # type: ignore[attr-defined]
         saved.append(path)
 
-    import shutil
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="kiosk-shots-") as tmp, PcscDaemon() as daemon:
