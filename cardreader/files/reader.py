@@ -127,15 +127,21 @@ class FileReader:
 
     def _chunk(self, offset: int, wanted: int | None, sfi: int | None) -> bytes:
         """One READ BINARY of up to ``wanted`` bytes (None: the file length is not known yet),
-        stepping the block size down on refusal and on short answers inside the file."""
+        stepping the block size down on refusal and on short answers inside the file.
+
+        A card that refuses the very length its last 6Cxx named, or answers more than Le
+        asked (ISO/IEC 7816-4 §5.1: Nr <= Ne), is broken or hostile and is refused.
+        """
+        named: int | None = None
         while True:
             length = self.policy.size if wanted is None else min(wanted, self.policy.size)
             try:
                 data = self._read_binary(offset, length, sfi)
             except WrongLengthError as exc:
                 exact = (exc.sw & 0xFF or SHORT_MAX_NE) if exc.sw >> 8 == SW1_WRONG_LE else None
-                if not self.policy.step_down(exact):
+                if named == length or not self.policy.step_down(exact):
                     raise
+                named = exact
                 _log.debug(
                     "card refused Le=%d (%04X); block size now %d", length, exc.sw, self.policy.size
                 )
@@ -152,9 +158,11 @@ class FileReader:
                 continue
             if not data:
                 raise ParseError(f"the card returned no data at offset {offset}")
+            if len(data) > length:
+                raise ParseError(f"the card returned {len(data)} bytes for a read of {length}")
             if wanted is not None and len(data) < length:
                 self.policy.step_down(len(data))
-            return data[:length]
+            return data
 
     def read(self, ef: Ef, use_sfi: bool = False, progress: Progress | None = None) -> bytes:
         """Read the whole of ``ef``; its length comes from the outer TLV header."""

@@ -48,7 +48,7 @@ _EXCEPTIONS: dict[int, type[StatusWordError]] = {
 def describe(sw: int) -> str:
     """A short human description of ``sw`` (falls back to the hex value)."""
     if sw >> 8 == SW1_WRONG_LE:
-        return f"wrong length, the card expects {sw & 0xFF}"
+        return f"wrong length, the card expects {sw & 0xFF or 256}"
     try:
         return StatusWord(sw).name.replace("_", " ").lower()
     except ValueError:
