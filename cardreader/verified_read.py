@@ -110,6 +110,7 @@ class VerifiedReader:
         self._run_both = run_both
         self._rng = rng
         self._files: dict[Ef, bytes] = {}
+        self._absent: set[Ef] = set()
         self._genuineness: list[Check] = []
         self._access: Check | None = None
         self._reader: FileReader | None = None
@@ -127,7 +128,10 @@ class VerifiedReader:
             callback = (lambda done, total, ef=ef: progress(ef, done, total)) if progress else None
             try:
                 self._files[ef] = self._reader.read(ef, progress=callback)
-            except (FileNotFoundOnCardError, SecurityStatusError) as exc:
+            except FileNotFoundOnCardError as exc:
+                self._absent.add(ef)
+                _log.debug("%s not on the chip: %s", ef.file_name, exc)
+            except SecurityStatusError as exc:
                 _log.debug("%s not read: %s", ef.file_name, exc)
 
     def _wanted(self) -> tuple[Ef, ...]:
@@ -195,7 +199,7 @@ class VerifiedReader:
     def _report(self) -> VerificationReport:
         assert self._access is not None
         state = self._mrz.issuing_state if self._mrz is not None else None
-        passive = passive_authentication(self._files, self._trust, self._at, state)
+        passive = passive_authentication(self._files, self._trust, self._at, state, self._absent)
         return VerificationReport((self._access, *self._genuineness, *passive))
 
     def read_identity(self, progress: FileProgress | None = None) -> IdentityResult:

@@ -14,7 +14,7 @@ must both be valid at T, and the DS must have been issued while the CSCA was val
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
 
 from cardreader.errors import ParseError, UnsupportedProtocolError
@@ -69,8 +69,16 @@ def _date(value: datetime) -> str:
     return value.strftime("%Y-%m-%d")
 
 
-def _dg_hash_checks(signed: SignedData, files: Mapping[Ef, bytes]) -> list[Check]:
-    """One check per data group covered by EF.SOD or read (ICAO 9303-11 §5.1 step 3)."""
+def _dg_hash_checks(
+    signed: SignedData, files: Mapping[Ef, bytes], absent: Collection[Ef]
+) -> list[Check]:
+    """One check per data group covered by EF.SOD or read (ICAO 9303-11 §5.1 step 3).
+
+    EF.SOD holds the hashes of the data groups present (ICAO 9303-10 §4.6.2): one it lists
+    but the chip says it lacks (6A82) contradicts the signed object, so the document
+    cannot be proven whole (UNKNOWN); one merely not read (behind Terminal Authentication,
+    or not needed) is NOT_SUPPORTED.
+    """
     try:
         lso = parse_lds_security_object(signed.content)
     except UnsupportedProtocolError as exc:
@@ -83,7 +91,10 @@ def _dg_hash_checks(signed: SignedData, files: Mapping[Ef, bytes]) -> list[Check
     checks = []
     for number in sorted(covered.keys() | present.keys()):
         subject = f"DG{number}"
-        if number not in present:
+        if number not in present and DATA_GROUPS[number] in absent:
+            reason = "listed in EF.SOD, but the chip has no such file"
+            checks.append(Check(CheckKind.DG_HASH, UNKNOWN, reason, subject))
+        elif number not in present:
             reason = "listed in EF.SOD, not read: nothing from it is used"
             checks.append(Check(CheckKind.DG_HASH, NOT_SUPPORTED, reason, subject))
         elif number not in covered:
@@ -268,11 +279,12 @@ def passive_authentication(
     trust: TrustStore,
     at: datetime | None = None,
     issuing_state: str | None = None,
+    absent: Collection[Ef] = (),
 ) -> tuple[Check, ...]:
     """All passive authentication checks for the files read (EF.SOD among them).
 
     ``at`` must be timezone-aware (default: now). ``issuing_state`` is the MRZ code from
-    DG1 (e.g. ``VNM`` or ``D``).
+    DG1 (e.g. ``VNM`` or ``D``). ``absent``: files the chip answered it does not have.
     """
     moment = at or datetime.now(UTC)
     if moment.tzinfo is None:
@@ -289,7 +301,7 @@ def passive_authentication(
     ds = signed.signer_certificate
     chain, anchor = _chain_check(ds, trust, moment)
     return (
-        *_dg_hash_checks(signed, files),
+        *_dg_hash_checks(signed, files, absent),
         *_signed_attribute_checks(signed),
         _signature_check(signed, ds),
         *_certificate_checks(ds, moment),

@@ -6,7 +6,7 @@ NOT_SUPPORTED. The verdict follows issue #3: VERIFIED only when integrity and ge
 are proven; INVALID when any proof fails; UNTRUSTED when every proof that could be made
 holds but the chain to a CSCA is unknown. A data group listed in EF.SOD but not read (DG3
 behind Terminal Authentication) is NOT_SUPPORTED and does not block VERIFIED; one read but
-not covered by EF.SOD is UNKNOWN and does.
+not covered by EF.SOD, or listed there but missing from the chip, is UNKNOWN and does.
 """
 
 from __future__ import annotations
