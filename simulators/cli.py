@@ -12,6 +12,7 @@ import click
 from simulators import demo as demo_module
 from simulators.bhxh_gateway.__main__ import main as gateway_main
 from simulators.chip.card import EmrtdChip
+from simulators.chip.hostile import HostileChip, HostileSpec, build_hostile_chip
 from simulators.faults import Fault, FaultSpec, find
 from simulators.his.__main__ import main as his_main
 from simulators.issuance.card import Profile, build_chip, issue_card, sim_pki
@@ -126,6 +127,12 @@ PROFILES = click.Choice([profile.value for profile in Profile])
     help="removed-at=N, slow, short-le, no-pace, pace-fails, ca-clone, aa-clone, "
     "tampered-dg=N, bad-sod-signature, expired-signer, unknown-signer; repeatable.",
 )
+@click.option(
+    "--hostile",
+    "hostile_name",
+    help="A hostile card (simulators.chip.hostile), e.g. bad-mac, endless-6cxx, "
+    "malformed-tlv=13, huge-rsa-key; with --persona only.",
+)
 @click.option("--reader-slot", type=click.IntRange(0, 1), default=0, show_default=True)
 @click.option("--port", type=int, help="vpcd port of slot 0 (default: the system's 35963).")
 @click.option("--host", default=DEFAULT_HOST, show_default=True)
@@ -134,6 +141,7 @@ def card(
     profile: str,
     folder: Path | None,
     fault_names: tuple[str, ...],
+    hostile_name: str | None,
     reader_slot: int,
     port: int | None,
     host: str,
@@ -142,7 +150,13 @@ def card(
     if (seed is None) == (folder is None):
         raise click.UsageError("give either --persona SEED or --dir FOLDER")
     faults = _faults(fault_names)
-    chip: EmrtdChip
+    try:
+        hostile = HostileSpec.parse(hostile_name) if hostile_name else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--hostile") from exc
+    if hostile is not None and folder is not None:
+        raise click.UsageError("--hostile needs --persona")
+    chip: EmrtdChip | HostileChip
     if folder is not None:
         try:
             chip = chip_from_folder(folder, faults)
@@ -152,7 +166,8 @@ def card(
     else:
         assert seed is not None
         person = make_persona(seed)
-        chip = build_chip(issue_card(person, Profile(profile), faults))
+        issued = issue_card(person, Profile(profile), faults)
+        chip = build_hostile_chip(issued, hostile) if hostile else build_chip(issued)
         label = f"persona {seed} ({profile}): ID {person.id_number}, CAN {person.can}"
     served = TimedCard(chip, realtime=True) if find(faults, Fault.SLOW) else chip
     removal = find(faults, Fault.REMOVED_AT)

@@ -168,6 +168,53 @@ def crl_pem(der: bytes) -> bytes:
     return x509.load_der_x509_crl(der).public_bytes(serialization.Encoding.PEM)
 
 
+def explicit_curve_key(curve: Curve, point: bytes) -> keys.PublicKeyInfo:
+    """An EC SubjectPublicKeyInfo with the full curve parameters (RFC 3279 §2.3.5)."""
+    specified = keys.SpecifiedECDomain(
+        {
+            "version": "ecdpVer1",
+            "field_id": {"field_type": "prime_field", "parameters": curve.p},
+            "curve": {
+                "a": curve.encode_field_element(curve.a),
+                "b": curve.encode_field_element(curve.b),
+            },
+            "base": curve.encode_point(curve.g),
+            "order": curve.n,
+            "cofactor": curve.h,
+        }
+    )
+    return keys.PublicKeyInfo(
+        {
+            "algorithm": {
+                "algorithm": "ec",
+                "parameters": keys.ECDomainParameters(name="specified", value=specified),
+            },
+            "public_key": point,
+        }
+    )
+
+
+def with_public_key(certificate: bytes, public_key: keys.PublicKeyInfo, issuer: Issued) -> bytes:
+    """``certificate`` (DER) with another SubjectPublicKeyInfo, signed again by ``issuer``.
+
+    Rebuilt with asn1crypto: ``cryptography`` emits neither explicit curve parameters nor
+    keys it cannot use (hostile test certificates).
+    """
+    cert = asn1_x509.Certificate.load(certificate)
+    tbs = cert["tbs_certificate"]
+    tbs["subject_public_key_info"] = public_key
+    tbs_der = tbs.dump(force=True)
+    rebuilt = asn1_x509.Certificate(
+        {
+            "tbs_certificate": asn1_x509.TbsCertificate.load(tbs_der),
+            "signature_algorithm": cert["signature_algorithm"],
+            "signature_value": issuer.sign(tbs_der),
+        }
+    )
+    der: bytes = rebuilt.dump(force=True)
+    return der
+
+
 def _uint(value: int) -> bytes:
     """DER INTEGER of a non-negative value."""
     return tlv.encode(_INTEGER, value.to_bytes(value.bit_length() // 8 + 1, "big"))
@@ -384,39 +431,9 @@ class Pki:
             for params in STANDARDIZED_DOMAIN_PARAMETERS.values()
             if isinstance(params, Curve) and params.name == key.curve.name
         )
-        specified = keys.SpecifiedECDomain(
-            {
-                "version": "ecdpVer1",
-                "field_id": {"field_type": "prime_field", "parameters": curve.p},
-                "curve": {
-                    "a": curve.encode_field_element(curve.a),
-                    "b": curve.encode_field_element(curve.b),
-                },
-                "base": curve.encode_point(curve.g),
-                "order": curve.n,
-                "cofactor": curve.h,
-            }
-        )
-        spki_explicit = keys.PublicKeyInfo(
-            {
-                "algorithm": {
-                    "algorithm": "ec",
-                    "parameters": keys.ECDomainParameters(name="specified", value=specified),
-                },
-                "public_key": spki["public_key"].native,
-            }
-        )
-        tbs = cert["tbs_certificate"]
-        tbs["subject_public_key_info"] = spki_explicit
-        tbs_der = tbs.dump(force=True)
-        rebuilt = asn1_x509.Certificate(
-            {
-                "tbs_certificate": asn1_x509.TbsCertificate.load(tbs_der),
-                "signature_algorithm": cert["signature_algorithm"],
-                "signature_value": issuer.sign(tbs_der),
-            }
-        )
-        return Issued(rebuilt.dump(force=True), key, holder.algorithm, holder.digest)
+        spki_explicit = explicit_curve_key(curve, spki["public_key"].native)
+        der = with_public_key(holder.der, spki_explicit, issuer)
+        return Issued(der, key, holder.algorithm, holder.digest)
 
     # -- revocation ----------------------------------------------------------------------
 
