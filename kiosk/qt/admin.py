@@ -55,6 +55,7 @@ class AdminDialog(QDialog):
         self.status = label("", "value")
         self.status.setStyleSheet("font-size: 24px; font-weight: 400;")
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.status.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.status.hide()
         outer.addWidget(self.status, 1)
         row = QHBoxLayout()

@@ -53,9 +53,11 @@ QPushButton {{
     padding: 4px 28px; color: {blue}; background: #FFFFFF; border: 3px solid {blue};
 }}
 QPushButton:pressed {{ background: #DBEAFE; }}
-QPushButton:disabled {{ color: #6B7280; background: #F3F4F6; border-color: #D1D5DB; }}
 QPushButton[primary="true"] {{ color: #FFFFFF; background: {blue}; border-color: {blue}; }}
 QPushButton[primary="true"]:pressed {{ background: {blue_dark}; }}
+QPushButton:disabled, QPushButton[primary="true"]:disabled {{
+    color: #6B7280; background: #F3F4F6; border-color: #D1D5DB;
+}}
 QPushButton[role="header"] {{
     color: #FFFFFF; background: transparent; border: 3px solid #FFFFFF;
     min-height: {header_target}px; font-size: {small}px; padding: 4px 22px;
