@@ -14,9 +14,14 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from cardreader.transport.pcsc import CardWaiter
+from simulators.pcscd import PcscDaemon, find_pcscd
+from simulators.vpcd import VirtualReaderSlot
 
 PCSCD_WORKDIR = pytest.StashKey[Path]()
 """Directory for the session's private pcscd (socket, reader.conf, log)."""
@@ -72,3 +77,52 @@ def reader_name(pytestconfig: pytest.Config) -> str:
     if not name:
         pytest.skip("needs a physical reader: pass --reader NAME")
     return str(name)
+
+
+PRESENCE_TIMEOUT = 3.0
+"""pcscd notices insertion and removal within one 400 ms poll; allow plenty of slack."""
+
+
+@pytest.fixture(scope="session")
+def pcscd(
+    pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[PcscDaemon]:
+    """A private pcscd with the vpcd driver for the whole session."""
+    if os.geteuid() != 0 and find_pcscd() is None:
+        pytest.skip(
+            "pcscd is not installed and this is not root: `make deps` (as root or with "
+            "sudo) installs pcscd and vsmartcard-vpcd"
+        )
+    workdir = pytestconfig.stash.get(PCSCD_WORKDIR, None)
+    daemon = PcscDaemon(workdir=workdir)
+    with daemon:
+        expected = os.environ.get("PCSCLITE_CSOCK_NAME")
+        if daemon.isolated:
+            assert expected == str(daemon.socket_path), (
+                "PCSCLITE_CSOCK_NAME must name the session's pcscd before the first PC/SC call"
+            )
+        else:  # system mode: only works if nothing in this process used PC/SC yet
+            os.environ.pop("PCSCLITE_CSOCK_NAME", None)
+        yield daemon
+    shutil.copy(daemon.log_path, tmp_path_factory.getbasetemp() / "pcscd.log")
+
+
+@pytest.fixture
+def reader(pcscd: PcscDaemon) -> str:
+    """Name of the reader of vpcd slot 0."""
+    return pcscd.reader_names[0]
+
+
+@pytest.fixture
+def waiter() -> Iterator[CardWaiter]:
+    with CardWaiter() as card_waiter:
+        yield card_waiter
+
+
+@pytest.fixture
+def slot(pcscd: PcscDaemon, reader: str, waiter: CardWaiter) -> Iterator[VirtualReaderSlot]:
+    """vpcd slot 0, empty; emptied again (and seen empty by pcscd) after the test."""
+    vpcd_slot = VirtualReaderSlot(pcscd.vpcd_ports[0])
+    yield vpcd_slot
+    vpcd_slot.remove()
+    assert waiter.wait_for_removal(reader, PRESENCE_TIMEOUT), "pcscd did not see the removal"

@@ -1,25 +1,17 @@
-"""Fixtures for tests through the real PC/SC stack.
-
-pyscard -> libpcsclite -> a private pcscd (started once per session) -> vpcd driver ->
-TCP -> a Python card in a :class:`~simulators.vpcd.VirtualReaderSlot`.
+"""A tiny file card for the PC/SC transport tests; the session pcscd and the
+``reader``/``waiter``/``slot`` fixtures live in tests/conftest.py (shared with the kiosk
+and hardening tests).
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
 
 from cardreader.transport.pcsc import CardWaiter
-from simulators.pcscd import PcscDaemon, find_pcscd
 from simulators.vpcd import VirtualReaderSlot
-from tests.conftest import PCSCD_WORKDIR
-
-PRESENCE_TIMEOUT = 3.0
-"""pcscd notices insertion and removal within one 400 ms poll; allow plenty of slack."""
+from tests.conftest import PRESENCE_TIMEOUT
 
 SW_OK = b"\x90\x00"
 SW_FILE_NOT_FOUND = b"\x6a\x82"
@@ -58,51 +50,6 @@ class FileCard:
 
     def reset(self) -> None:
         self.resets += 1
-
-
-@pytest.fixture(scope="session")
-def pcscd(
-    pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[PcscDaemon]:
-    """A private pcscd with the vpcd driver for the whole session."""
-    if os.geteuid() != 0 and find_pcscd() is None:
-        pytest.skip(
-            "pcscd is not installed and this is not root: `make deps` (as root or with "
-            "sudo) installs pcscd and vsmartcard-vpcd"
-        )
-    workdir = pytestconfig.stash.get(PCSCD_WORKDIR, None)
-    daemon = PcscDaemon(workdir=workdir)
-    with daemon:
-        expected = os.environ.get("PCSCLITE_CSOCK_NAME")
-        if daemon.isolated:
-            assert expected == str(daemon.socket_path), (
-                "PCSCLITE_CSOCK_NAME must name the session's pcscd before the first PC/SC call"
-            )
-        else:  # system mode: only works if nothing in this process used PC/SC yet
-            os.environ.pop("PCSCLITE_CSOCK_NAME", None)
-        yield daemon
-    shutil.copy(daemon.log_path, tmp_path_factory.getbasetemp() / "pcscd.log")
-
-
-@pytest.fixture
-def reader(pcscd: PcscDaemon) -> str:
-    """Name of the reader of vpcd slot 0."""
-    return pcscd.reader_names[0]
-
-
-@pytest.fixture
-def waiter() -> Iterator[CardWaiter]:
-    with CardWaiter() as card_waiter:
-        yield card_waiter
-
-
-@pytest.fixture
-def slot(pcscd: PcscDaemon, reader: str, waiter: CardWaiter) -> Iterator[VirtualReaderSlot]:
-    """vpcd slot 0, empty; emptied again (and seen empty by pcscd) after the test."""
-    vpcd_slot = VirtualReaderSlot(pcscd.vpcd_ports[0])
-    yield vpcd_slot
-    vpcd_slot.remove()
-    assert waiter.wait_for_removal(reader, PRESENCE_TIMEOUT), "pcscd did not see the removal"
 
 
 @pytest.fixture

@@ -1,9 +1,7 @@
-"""Kiosk tests: Qt offscreen, and the real PC/SC fixtures of tests/e2e reused."""
+"""Kiosk tests: Qt offscreen; the real PC/SC fixtures come from tests/conftest.py."""
 
 from __future__ import annotations
 
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-
-from tests.e2e.conftest import pcscd, reader, waiter  # noqa: F401
