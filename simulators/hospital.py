@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from simulators.bhxh_gateway import Dataset, Person, RunningGateway, Scenario
 from simulators.bhxh_gateway import serve as serve_gateway
@@ -393,12 +393,20 @@ def scripted_check_in(
     return result
 
 
+CONTROL_STYLE = (
+    "QWidget { font-size: 13px; background: #f4f4f4; color: #111; }"
+    "QPushButton { padding: 4px 10px; min-height: 0; border: 1px solid #0b4f9c;"
+    " border-radius: 4px; }"
+)
+
+
 def control_window(hospital: SimulatedHospital) -> object:
     """The simulator control window: tap a persona's card, scan its QR, pull the card."""
     from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QWidget
 
     widget = QWidget()
     widget.setWindowTitle("Simulated hospital · control")
+    widget.setStyleSheet(CONTROL_STYLE)  # compact: the kiosk's patient-sized style is not for staff
     grid = QGridLayout(widget)
     for row, person in enumerate(hospital.patients):
         persona = person.persona
@@ -469,10 +477,20 @@ def run(
                 if headless:
                     _scripted_demo(kiosk, hospital, out_dir, echo)
                 else:
+                    kiosk.show(fullscreen=False)
                     control = control_window(hospital)
                     control.show()  # type: ignore[attr-defined]
-                    kiosk.show(fullscreen=False)
+                    _place_beside(control, kiosk.window)
                     kiosk.app.exec()
+
+
+def _place_beside(control: Any, window: Any) -> None:
+    """Put the control window right of the kiosk, inside the screen (a bare X server
+    places every window at 0,0, over the kiosk)."""
+    screen = control.screen().availableGeometry()
+    width = control.frameGeometry().width()
+    x = min(window.frameGeometry().right() + 16, screen.right() - width)
+    control.move(max(screen.left(), x), screen.top())
 
 
 def _scripted_demo(
