@@ -103,7 +103,11 @@ V = TypeVar("V")
 
 
 class TtlCache(Generic[K, V]):
-    """A small thread-safe LRU cache whose entries expire ``ttl`` seconds after insertion."""
+    """A small thread-safe LRU cache whose entries expire ``ttl`` seconds after insertion.
+
+    Every :meth:`get` and :meth:`put` drops all expired entries, so answers about people
+    (BHYT lookups) leave memory once expired, not only when their own key is asked again.
+    """
 
     def __init__(
         self, ttl: float, max_entries: int = 256, clock: Callable[[], float] = time.monotonic
@@ -114,13 +118,15 @@ class TtlCache(Generic[K, V]):
         self._lock = threading.Lock()
         self._items: OrderedDict[K, tuple[float, V]] = OrderedDict()
 
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._items)
+
     def get(self, key: K) -> V | None:
         with self._lock:
+            self._drop_expired()
             item = self._items.get(key)
             if item is None:
-                return None
-            if item[0] <= self._clock():
-                del self._items[key]
                 return None
             self._items.move_to_end(key)
             return item[1]
@@ -129,6 +135,7 @@ class TtlCache(Generic[K, V]):
         if self._ttl <= 0:
             return
         with self._lock:
+            self._drop_expired()
             self._items[key] = (self._clock() + self._ttl, value)
             self._items.move_to_end(key)
             while len(self._items) > self._max:
@@ -137,3 +144,8 @@ class TtlCache(Generic[K, V]):
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
+
+    def _drop_expired(self) -> None:
+        now = self._clock()
+        for key in [key for key, (expires, _) in self._items.items() if expires <= now]:
+            del self._items[key]
