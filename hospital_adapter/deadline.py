@@ -30,6 +30,6 @@ class Deadline:
     def expired(self) -> bool:
         return self.remaining() <= 0.0
 
-    def cap(self, seconds: float) -> float:
-        """``seconds``, shortened so as not to run past the deadline."""
-        return min(seconds, self.remaining())
+    def within(self, seconds: float) -> Deadline:
+        """The earlier of this deadline and ``seconds`` from now (a per-call timeout)."""
+        return Deadline(min(self.at, self.clock() + seconds), self.clock)

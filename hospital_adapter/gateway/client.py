@@ -17,6 +17,7 @@ from types import TracebackType
 
 import httpx
 
+from hospital_adapter.bounded_http import DeadlineTransport, HttpAnswer, HttpPeer, post_within
 from hospital_adapter.config import GatewayAccount, GatewaySettings
 from hospital_adapter.deadline import Deadline
 from hospital_adapter.errors import (
@@ -29,6 +30,7 @@ from hospital_adapter.gateway.codes import Decision, ResultCode
 from hospital_adapter.gateway.resilience import CircuitBreaker, RetryPolicy, TtlCache
 from hospital_adapter.gateway.wire import (
     LOOKUP_PATH,
+    MAX_RESPONSE_BYTES,
     TOKEN_PATH,
     GatewayToken,
     InsuranceLookup,
@@ -47,6 +49,13 @@ TOKEN_EARLY_RENEWAL = timedelta(seconds=5)
 
 _NOT_CACHED = frozenset({Decision.RETRY, Decision.CONFIGURATION_ERROR})
 _SECRET_PARAMS = frozenset({"token", "id_token", "password"})
+GATEWAY = HttpPeer(
+    "the gateway",
+    MAX_RESPONSE_BYTES,
+    timeout_error=GatewayTimeoutError,
+    unreachable_error=GatewayUnavailableError,
+    protocol_error=GatewayProtocolError,
+)
 
 
 class RedactGatewaySecrets(logging.Filter):
@@ -96,7 +105,7 @@ class GatewayClient:
         self._settings = settings
         self._account = account
         _install_redaction()
-        self._http = httpx.Client(base_url=settings.url, transport=transport)
+        self._http = httpx.Client(base_url=settings.url, transport=transport or DeadlineTransport())
         self._clock = clock
         self._wall_clock = wall_clock
         self._sleep = sleep
@@ -220,21 +229,20 @@ class GatewayClient:
         params: Mapping[str, str] | None = None,
         data: Mapping[str, str] | None = None,
         json: Mapping[str, str] | None = None,
-    ) -> httpx.Response:
-        timeout = deadline.cap(self._settings.timeout_s)
-        if timeout <= 0:
-            raise GatewayTimeoutError("deadline passed")
-        try:
-            return self._http.post(path, timeout=timeout, params=params, data=data, json=json)
-        except httpx.TimeoutException:
-            raise GatewayTimeoutError(f"no answer within {timeout:.1f} s") from None
-        except httpx.TransportError as exc:
-            raise GatewayUnavailableError(
-                f"cannot reach the gateway: {type(exc).__name__}"
-            ) from None
+    ) -> HttpAnswer:
+        return post_within(
+            self._http,
+            GATEWAY,
+            path,
+            deadline,
+            self._settings.timeout_s,
+            params=params,
+            data=data,
+            json=json,
+        )
 
 
-def _raise_for_server_status(response: httpx.Response) -> None:
+def _raise_for_server_status(response: HttpAnswer) -> None:
     status = response.status_code
     if status == httpx.codes.TOO_MANY_REQUESTS:
         raise GatewayUnavailableError("gateway rate limit reached", code="429")

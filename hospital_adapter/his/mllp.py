@@ -78,7 +78,7 @@ class MllpRegistrar:
 
     def register(self, visit: Visit, deadline: Deadline) -> None:
         message = build_adt_a04(visit, self._header, self._clock())
-        budget = Deadline(min(deadline.at, deadline.clock() + self._timeout), deadline.clock)
+        budget = deadline.within(self._timeout)
         if budget.expired:
             raise HisUnavailableError("deadline passed before sending to the HIS")
         try:

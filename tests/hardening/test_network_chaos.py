@@ -466,22 +466,9 @@ def test_check_ins_through_chaos_are_timely_and_registered_exactly_once(
 # --- a trickling peer: each read is quick, the whole answer is slow ---------------------
 
 TRICKLE_DEADLINE_S = 1.5
-_HTTP_READS_ARE_NOT_BOUNDED = pytest.mark.xfail(
-    strict=True,
-    reason="httpx bounds each read, not the whole call: a peer trickling its answer holds "
-    "GatewayClient._post and FhirRegistrar.register past the caller's deadline "
-    "(docs/network-chaos.md, known gap)",
-)
 
 
-@pytest.mark.parametrize(
-    ("trickled", "trickle_bytes"),
-    [
-        ("mllp", 4),
-        pytest.param("gateway", 8, marks=_HTTP_READS_ARE_NOT_BOUNDED),
-        pytest.param("fhir", 8, marks=_HTTP_READS_ARE_NOT_BOUNDED),
-    ],
-)
+@pytest.mark.parametrize(("trickled", "trickle_bytes"), [("mllp", 4), ("gateway", 8), ("fhir", 8)])
 def test_a_trickling_peer_does_not_hold_the_check_in_past_its_deadline(
     trickled: str, trickle_bytes: int, tmp_path: Path
 ) -> None:
