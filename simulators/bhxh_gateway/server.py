@@ -24,16 +24,15 @@ import urllib.request
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any
 
 from simulators.bhxh_gateway.dataset import Dataset, InsuranceRecord
+from simulators.server_thread import ServerThread
 
 TOKEN_PATH = "/api/token/take"
 LOOKUP_PATH = "/api/egw/KQNhanLichSuKCB2024"
 CONTROL_PATH = "/_sim/control"
 MAX_BODY = 64 * 1024
-SHUTDOWN_POLL_S = 0.01
 """How often the serving thread looks for a stop request (``stop()`` waits that long)."""
 DEFAULT_ACCOUNTS = {"kiosk": "kiosk-password"}
 """The simulator's own test account; real credentials never live in the repository."""
@@ -519,45 +518,17 @@ class _Server(ThreadingHTTPServer):
         super().__init__(address, _Handler)
 
 
-class RunningGateway:
+class RunningGateway(ServerThread):
     """A simulated gateway serving on a background thread; use as a context manager."""
 
     def __init__(self, simulator: GatewaySimulator, host: str = "127.0.0.1", port: int = 0) -> None:
         self.simulator = simulator
-        self._server = _Server((host, port), simulator)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            args=(SHUTDOWN_POLL_S,),
-            name="bhxh-gateway-sim",
-            daemon=True,
-        )
+        super().__init__(_Server((host, port), simulator), "bhxh-gateway-sim")
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def start(self) -> RunningGateway:
-        """Start serving (once; later calls do nothing)."""
-        if self._thread.ident is None:
-            self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
-
-    def __enter__(self) -> RunningGateway:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+        host, port = self.address
+        return f"http://{host}:{port}"
 
 
 def serve(

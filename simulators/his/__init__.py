@@ -3,14 +3,13 @@ sharing one registry, with faults. Run it with ``python -m simulators.his``."""
 
 from __future__ import annotations
 
-from types import TracebackType
-
 from simulators.his.fhir_server import FhirEndpoint
 from simulators.his.mllp_server import MllpListener
 from simulators.his.state import HisFault, HisState, Registration
+from simulators.server_thread import Service
 
 
-class RunningHis:
+class RunningHis(Service):
     """Both listeners of the simulated HIS; use as a context manager."""
 
     def __init__(self, host: str = "127.0.0.1", mllp_port: int = 0, fhir_port: int = 0) -> None:
@@ -26,17 +25,6 @@ class RunningHis:
     def stop(self) -> None:
         self.mllp.stop()
         self.fhir.stop()
-
-    def __enter__(self) -> RunningHis:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def serve(host: str = "127.0.0.1", mllp_port: int = 0, fhir_port: int = 0) -> RunningHis:

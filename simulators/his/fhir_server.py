@@ -14,9 +14,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from simulators.his.state import HisFault, HisState, Registration
+from simulators.server_thread import ServerThread
 
 MAX_BODY = 1024 * 1024
-SHUTDOWN_POLL_S = 0.01
 """How often the serving thread looks for a stop request (``stop()`` waits that long)."""
 
 
@@ -190,34 +190,19 @@ class _Server(ThreadingHTTPServer):
         """Silent: clients hanging up are part of the simulation."""
 
 
-class FhirEndpoint:
+class FhirEndpoint(ServerThread):
     """The FHIR side of the simulated HIS, serving on a background thread."""
 
     def __init__(self, state: HisState, host: str = "127.0.0.1", port: int = 0) -> None:
-        self._server = _Server((host, port), state)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            args=(SHUTDOWN_POLL_S,),
-            name="his-fhir-sim",
-            daemon=True,
-        )
+        self._fhir = _Server((host, port), state)
+        super().__init__(self._fhir, "his-fhir-sim")
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}/fhir"
+        host, port = self.address
+        return f"http://{host}:{port}/fhir"
 
     @property
     def store(self) -> FhirStore:
         """The resources created so far (conditional creates make retries create nothing)."""
-        return self._server.store
-
-    def start(self) -> FhirEndpoint:
-        if self._thread.ident is None:
-            self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
+        return self._fhir.store

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import socket
 import socketserver
-import threading
 import time
 from datetime import datetime
 
 from simulators.his.state import HisFault, HisState, Registration
+from simulators.server_thread import ServerThread
 
 VT, FS, CR = b"\x0b", b"\x1c", b"\r"
 MAX_FRAME = 1024 * 1024
-SHUTDOWN_POLL_S = 0.01
 """How often the serving thread looks for a stop request (``stop()`` waits that long)."""
 _UNESCAPE = {"\\F\\": "|", "\\S\\": "^", "\\T\\": "&", "\\R\\": "~", "\\E\\": "\\"}
 
@@ -160,29 +159,8 @@ class _Server(socketserver.ThreadingTCPServer):
         """Silent: clients hanging up are part of the simulation."""
 
 
-class MllpListener:
+class MllpListener(ServerThread):
     """The MLLP side of the simulated HIS, serving on a background thread."""
 
     def __init__(self, state: HisState, host: str = "127.0.0.1", port: int = 0) -> None:
-        self._server = _Server((host, port), state)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            args=(SHUTDOWN_POLL_S,),
-            name="his-mllp-sim",
-            daemon=True,
-        )
-
-    @property
-    def address(self) -> tuple[str, int]:
-        host, port = self._server.server_address[:2]
-        return str(host), int(port)
-
-    def start(self) -> MllpListener:
-        if self._thread.ident is None:
-            self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
+        super().__init__(_Server((host, port), state), "his-mllp-sim")
