@@ -3,7 +3,9 @@
 Every call finishes within the caller's deadline. When the BHXH gateway is down, slow or
 unsure, the check-in still completes in degraded mode: the ticket says "BHYT to be verified
 at the counter" (DOMAIN.md §1: nothing may block or be lost when the network is down). When
-the HIS is down, the registration is queued in the outbox and delivered later.
+the HIS is down, the registration is queued in the outbox and delivered later. A patient
+who taps again (the kiosk crashed, or the answer was lost, before the ticket was shown)
+gets the check-in already made, not a second ticket and a second HIS visit.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from hospital_adapter.gateway.wire import InsuranceLookup, LookupQuery
 from hospital_adapter.his.base import HisRegistrar
 from hospital_adapter.identity import PatientIdentity
 from hospital_adapter.outbox import OutboxWorker
-from hospital_adapter.store import Store
+from hospital_adapter.store import OutboxStatus, Store
 from hospital_adapter.visit import InsuranceStatus, Visit, VisitKind, VisitRequest, utc_now
 
 log = logging.getLogger(__name__)
@@ -32,6 +34,9 @@ COUNTER_NOTE = "BHYT to be verified at the counter"
 COUNTER_NOTE_VI = "Kiểm tra BHYT tại quầy"
 HIS_RESERVE_S = 1.0
 """Time kept back from the gateway lookup for storing and registering the check-in."""
+REPEAT_WINDOW = timedelta(minutes=30)
+"""A check-in of the same person in the same department that arrived less than this long
+ago, the same service day, is given back instead of a new one (a re-tap)."""
 
 
 class InsuranceLookupPort(Protocol):
@@ -73,6 +78,9 @@ class CheckInResult:
     registration: RegistrationStatus
     counter_note: str
     """Empty, or :data:`COUNTER_NOTE` when BHYT must be verified at the counter."""
+    repeated: bool = False
+    """An earlier check-in of this patient given back (a re-tap): its ticket, insurance
+    and registration status; nothing new was stored or sent."""
 
 
 class CheckInService:
@@ -89,12 +97,14 @@ class CheckInService:
         *,
         clock: Callable[[], datetime] = utc_now,
         outbox: OutboxWorker | None = None,
+        repeat_window: timedelta = REPEAT_WINDOW,
     ) -> None:
         self._gateway = gateway
         self._registrar = registrar
         self._store = store
         self._clock = clock
         self._outbox = outbox or OutboxWorker(store, registrar, clock=clock)
+        self._repeat_window = repeat_window
 
     def lookup_insurance(self, identity: PatientIdentity, deadline: Deadline) -> InsuranceCheck:
         """Ask the gateway about ``identity``'s BHYT card; never raises for gateway trouble."""
@@ -122,6 +132,11 @@ class CheckInService:
         For an insured visit without a prior ``insurance`` check, the gateway is asked
         first with the deadline less :data:`HIS_RESERVE_S`. Only a store failure raises
         (:class:`~hospital_adapter.errors.StoreError`): then nothing was recorded.
+
+        Idempotent for a re-tap: if the same person checked in to the same department the
+        same day less than ``repeat_window`` ago, that check-in comes back (``repeated``)
+        with its ticket, insurance and current registration status; nothing is stored or
+        sent again (the outbox already holds its one message).
         """
         status, code, coverage = InsuranceStatus.NOT_APPLICABLE, "", None
         if request.visit_kind is VisitKind.INSURED:
@@ -136,19 +151,31 @@ class CheckInService:
                 status = InsuranceStatus.TO_VERIFY_AT_COUNTER
         now = self._clock()
         hold = timedelta(seconds=max(deadline.remaining(), 0.0) + 5)
-        visit = self._store.check_in(
-            request, status, insurance_code=code, coverage=coverage, now=now, hold_for=hold
+        stored = self._store.check_in_once(
+            request,
+            status,
+            insurance_code=code,
+            coverage=coverage,
+            now=now,
+            hold_for=hold,
+            repeat_window=self._repeat_window,
         )
-        registration = self._register_now(visit, deadline)
+        visit = stored.visit
+        if stored.repeated:
+            registration = _REGISTRATION[stored.registration]
+        else:
+            registration = self._register_now(visit, deadline)
+        to_verify = visit.insurance_status is InsuranceStatus.TO_VERIFY_AT_COUNTER
         return CheckInResult(
             checkin_id=visit.checkin_id,
             ticket=visit.ticket,
             department=visit.department,
             visit_kind=visit.visit_kind,
-            insurance=status,
-            insurance_code=code,
+            insurance=visit.insurance_status,
+            insurance_code=visit.insurance_code,
             registration=registration,
-            counter_note=COUNTER_NOTE if status is InsuranceStatus.TO_VERIFY_AT_COUNTER else "",
+            counter_note=COUNTER_NOTE if to_verify else "",
+            repeated=stored.repeated,
         )
 
     def _register_now(self, visit: Visit, deadline: Deadline) -> RegistrationStatus:
@@ -162,3 +189,11 @@ class CheckInService:
             "retrying": RegistrationStatus.QUEUED,
             "rejected": RegistrationStatus.REJECTED,
         }[outcome]
+
+
+_REGISTRATION = {
+    OutboxStatus.PENDING: RegistrationStatus.QUEUED,
+    OutboxStatus.DELIVERED: RegistrationStatus.DELIVERED,
+    OutboxStatus.REJECTED: RegistrationStatus.REJECTED,
+}
+"""The registration status of a check-in given back, from its outbox message."""

@@ -3,6 +3,19 @@
 from __future__ import annotations
 
 from hospital_adapter.store.audit import AuditEntry
-from hospital_adapter.store.db import CheckInSummary, OutboxMessage, OutboxStatus, Store
+from hospital_adapter.store.db import (
+    CheckInSummary,
+    OutboxMessage,
+    OutboxStatus,
+    Store,
+    StoredCheckIn,
+)
 
-__all__ = ["AuditEntry", "CheckInSummary", "OutboxMessage", "OutboxStatus", "Store"]
+__all__ = [
+    "AuditEntry",
+    "CheckInSummary",
+    "OutboxMessage",
+    "OutboxStatus",
+    "Store",
+    "StoredCheckIn",
+]

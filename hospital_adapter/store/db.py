@@ -3,7 +3,9 @@
 One check-in is one ``BEGIN IMMEDIATE`` transaction: the department's ticket counter, the
 check-in row, its outbox message and its audit entry are committed together or not at all,
 so a process killed mid-check-in loses nothing committed and leaves nothing half-written,
-and processes sharing the file get unique ticket numbers.
+and processes sharing the file get unique ticket numbers. The same transaction first looks
+for a recent check-in of the same person in the same department (:meth:`Store.check_in_once`):
+a patient tapping again after a crash or a lost answer gets that one back, not a second.
 
 Delivery is at-least-once with an idempotency key: a worker *claims* due messages by
 pushing their ``next_attempt_at`` forward by a lease, sends them, then marks them delivered;
@@ -63,6 +65,16 @@ class OutboxMessage:
     key: str
     visit: Visit
     attempts: int
+
+
+@dataclass(frozen=True)
+class StoredCheckIn:
+    """What :meth:`Store.check_in_once` returns: the check-in and its outbox status."""
+
+    visit: Visit
+    repeated: bool
+    """True when an earlier check-in was returned and nothing new was stored (a re-tap)."""
+    registration: OutboxStatus
 
 
 @dataclass(frozen=True)
@@ -160,6 +172,10 @@ class Store:
                 self._db.execute(
                     "CREATE INDEX IF NOT EXISTS checkins_day ON checkins(service_date, department)"
                 )
+                self._db.execute(
+                    "CREATE INDEX IF NOT EXISTS checkins_subject"
+                    " ON checkins(subject, service_date, department)"
+                )
                 self._create_checkpoint()
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open the store {path}: {exc}") from None
@@ -254,72 +270,167 @@ class Store:
         now: datetime | None = None,
         hold_for: timedelta = timedelta(0),
     ) -> Visit:
-        """Number, record and queue one check-in atomically; return the stored visit.
+        """Number, record and queue one new check-in atomically; return the stored visit.
 
         The outbox message is due ``hold_for`` after ``now``, so a worker leaves it alone
         while the caller tries to deliver it at once.
         """
+        return self.check_in_once(
+            request,
+            insurance_status,
+            insurance_code=insurance_code,
+            coverage=coverage,
+            now=now,
+            hold_for=hold_for,
+            repeat_window=timedelta(0),
+        ).visit
+
+    def check_in_once(
+        self,
+        request: VisitRequest,
+        insurance_status: InsuranceStatus,
+        *,
+        insurance_code: str = "",
+        coverage: CoverageCard | None = None,
+        now: datetime | None = None,
+        hold_for: timedelta = timedelta(0),
+        repeat_window: timedelta,
+    ) -> StoredCheckIn:
+        """:meth:`check_in`, unless the same person (the HMAC of the ID number) checked in
+        to the same department on the same service day less than ``repeat_window`` ago.
+
+        Then that latest check-in comes back (``repeated``, with its outbox status; the
+        given insurance and choices are not used), and only a ``repeat`` audit entry is
+        written: no ticket, no outbox message. Checked in the check-in's own transaction,
+        so simultaneous taps (threads or processes) get one check-in between them.
+        """
         now = now or utc_now()
         service_date = now.astimezone(VIETNAM_TIME).date()
-        checkin_id = uuid.uuid4().hex
         subject = self._crypto.pseudonym(request.identity.id_number)
         try:
             with self._transaction():
-                (ticket,) = self._db.execute(
-                    "INSERT INTO tickets (department, service_date, last) VALUES (?, ?, 1)"
-                    " ON CONFLICT (department, service_date) DO UPDATE SET last = last + 1"
-                    " RETURNING last",
-                    (request.department, service_date.isoformat()),
-                ).fetchone()
-                visit = Visit(
-                    checkin_id=checkin_id,
-                    identity=request.identity,
-                    department=request.department,
-                    ticket=ticket,
-                    service_date=service_date,
-                    arrived_at=now,
-                    visit_kind=request.visit_kind,
-                    priority=request.priority,
-                    insurance_status=insurance_status,
-                    insurance_code=insurance_code,
-                    coverage=coverage,
+                earlier = self._latest_within(
+                    subject, request.department, service_date, now, repeat_window
                 )
-                payload = json.dumps(visit.to_dict(), ensure_ascii=False).encode()
-                self._db.table("checkins").insert(
-                    {
-                        "id": checkin_id,
-                        "service_date": service_date.isoformat(),
-                        "department": request.department,
-                        "ticket": ticket,
-                        "arrived_at": now.isoformat(),
-                        "visit_kind": request.visit_kind.value,
-                        "priority": request.priority.value,
-                        "insurance_status": insurance_status.value,
-                        "insurance_code": insurance_code,
-                        "subject": subject,
-                        "personal": self._crypto.seal(payload, b"checkins/" + checkin_id.encode()),
-                    }
-                )
-                self._db.table("outbox").insert(
-                    {
-                        "key": visit.message_id,
-                        "checkin_id": checkin_id,
-                        "payload": self._crypto.seal(payload, b"outbox/" + checkin_id.encode()),
-                        "status": OutboxStatus.PENDING,
-                        "attempts": 0,
-                        "next_attempt_at": (now + hold_for).timestamp(),
-                        "last_error": None,
-                        "delivered_at": None,
-                    }
-                )
-                detail = (
-                    f"department={request.department} ticket={ticket}"
-                    f" insurance={insurance_status.value}"
-                )
-                self._audit(now, "checkin", subject, detail)
+                if earlier is None:
+                    stored = StoredCheckIn(
+                        self._insert_check_in(
+                            request,
+                            insurance_status,
+                            insurance_code,
+                            coverage,
+                            now,
+                            service_date,
+                            subject,
+                            hold_for,
+                        ),
+                        repeated=False,
+                        registration=OutboxStatus.PENDING,
+                    )
+                else:
+                    stored = earlier
+                action = "repeat" if stored.repeated else "checkin"
+                detail = f"department={request.department} ticket={stored.visit.ticket}"
+                if not stored.repeated:
+                    detail += f" insurance={insurance_status.value}"
+                self._audit(now, action, subject, detail)
         except sqlite3.Error as exc:
             raise StoreError(f"check-in not recorded: {exc}") from None
-        log.info("check-in recorded: department %s ticket %d", request.department, ticket)
+        log.info(
+            "%s: department %s ticket %d",
+            "repeat check-in, the earlier one returned" if stored.repeated else "check-in recorded",
+            request.department,
+            stored.visit.ticket,
+        )
+        return stored
+
+    def _latest_within(
+        self,
+        subject: str,
+        department: str,
+        service_date: date,
+        now: datetime,
+        window: timedelta,
+    ) -> StoredCheckIn | None:
+        """The latest check-in of ``subject`` in ``department`` on ``service_date`` that
+        arrived less than ``window`` before ``now`` (none if ``window`` is not positive)."""
+        if window <= timedelta(0):
+            return None
+        rows = self._db.execute(
+            "SELECT c.id, c.arrived_at, c.personal, o.status FROM checkins c"
+            " JOIN outbox o ON o.checkin_id = c.id"
+            " WHERE c.subject = ? AND c.service_date = ? AND c.department = ?"
+            " ORDER BY c.ticket DESC",
+            (subject, service_date.isoformat(), department),
+        ).fetchall()
+        recent = [row for row in rows if now - datetime.fromisoformat(row[1]) < window]
+        if not recent:
+            return None
+        checkin_id, _, personal, status = recent[0]  # the highest ticket: the latest
+        visit = self._open_visit(personal, b"checkins/" + checkin_id.encode())
+        return StoredCheckIn(visit, repeated=True, registration=OutboxStatus(status))
+
+    def _insert_check_in(
+        self,
+        request: VisitRequest,
+        insurance_status: InsuranceStatus,
+        insurance_code: str,
+        coverage: CoverageCard | None,
+        now: datetime,
+        service_date: date,
+        subject: str,
+        hold_for: timedelta,
+    ) -> Visit:
+        """Take the next ticket, insert the check-in and its outbox message (in the
+        caller's transaction)."""
+        checkin_id = uuid.uuid4().hex
+        (ticket,) = self._db.execute(
+            "INSERT INTO tickets (department, service_date, last) VALUES (?, ?, 1)"
+            " ON CONFLICT (department, service_date) DO UPDATE SET last = last + 1"
+            " RETURNING last",
+            (request.department, service_date.isoformat()),
+        ).fetchone()
+        visit = Visit(
+            checkin_id=checkin_id,
+            identity=request.identity,
+            department=request.department,
+            ticket=ticket,
+            service_date=service_date,
+            arrived_at=now,
+            visit_kind=request.visit_kind,
+            priority=request.priority,
+            insurance_status=insurance_status,
+            insurance_code=insurance_code,
+            coverage=coverage,
+        )
+        payload = json.dumps(visit.to_dict(), ensure_ascii=False).encode()
+        self._db.table("checkins").insert(
+            {
+                "id": checkin_id,
+                "service_date": service_date.isoformat(),
+                "department": request.department,
+                "ticket": ticket,
+                "arrived_at": now.isoformat(),
+                "visit_kind": request.visit_kind.value,
+                "priority": request.priority.value,
+                "insurance_status": insurance_status.value,
+                "insurance_code": insurance_code,
+                "subject": subject,
+                "personal": self._crypto.seal(payload, b"checkins/" + checkin_id.encode()),
+            }
+        )
+        self._db.table("outbox").insert(
+            {
+                "key": visit.message_id,
+                "checkin_id": checkin_id,
+                "payload": self._crypto.seal(payload, b"outbox/" + checkin_id.encode()),
+                "status": OutboxStatus.PENDING,
+                "attempts": 0,
+                "next_attempt_at": (now + hold_for).timestamp(),
+                "last_error": None,
+                "delivered_at": None,
+            }
+        )
         return visit
 
     def claim_due(self, now: datetime, lease: timedelta, limit: int = 50) -> list[OutboxMessage]:

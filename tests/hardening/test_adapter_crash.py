@@ -6,12 +6,16 @@ gateway, the simulated HIS over MLLP behind a :class:`~simulators.chaos_proxy.Ch
 (delays, drops, resets: some deliveries fail and go to the outbox) and an OutboxWorker
 thread. Each round restarts it on the same store and kills it at a seeded point: at a random
 moment, while a registration is on the wire, or between the HIS's acknowledgement and the
-store's record of it. After every kill the store is whole and consistent; at the end one
-worker drains the outbox and the HIS holds every stored check-in exactly once.
+store's record of it. After every kill the store is whole and consistent; the patient who
+was at the kiosk when it died taps again on the restarted one and gets the check-in already
+stored, if any, never a second one; at the end one worker drains the outbox and the HIS
+holds every stored check-in exactly once.
 
 Run as ``python -m tests.hardening.test_adapter_crash STORE GATEWAY_URL HIS_HOST HIS_PORT
-SEED`` it is the kiosk process: it prints ``ticket N CHECKIN_ID`` once a check-in returned
-(the patient holds that ticket), ``send KEY`` and ``ack KEY`` around each registration.
+START`` it is the kiosk process, checking people in from number START of a fixed list: it
+prints ``ticket N CHECKIN_ID INDEX new|again`` once a check-in returned (the patient holds
+that ticket; ``again``: a check-in stored earlier, given back), ``send KEY`` and ``ack KEY``
+around each registration.
 """
 
 from __future__ import annotations
@@ -46,7 +50,7 @@ from tests.hospital.helpers import KEY, request_for
 ROOT = Path(__file__).resolve().parents[2]
 ACCOUNT = GatewayAccount("kiosk", DEFAULT_ACCOUNTS["kiosk"], "Trần Thị Bình", "079190000001")
 HEADER = MessageHeader("KIOSK", "79024", "HIS", "79024")
-PEOPLE_PER_ROUND = 200
+PEOPLE = 200
 ACK_WINDOW_S = 0.1
 """The kiosk process pauses this long after an ACK, before the store records the delivery,
 so that a kill can be aimed between the two."""
@@ -72,8 +76,8 @@ class _TellingRegistrar:
         time.sleep(ACK_WINDOW_S)
 
 
-def kiosk_main(store_path: str, gateway_url: str, his_host: str, his_port: int, seed: int) -> None:
-    """Check people in until killed."""
+def kiosk_main(store_path: str, gateway_url: str, his_host: str, his_port: int, start: int) -> None:
+    """Check people in, from number ``start`` on, until killed."""
     lock = threading.Lock()
 
     def say(line: str) -> None:
@@ -92,9 +96,10 @@ def kiosk_main(store_path: str, gateway_url: str, his_host: str, his_port: int, 
     gateway = GatewayClient(GatewaySettings(url=gateway_url, timeout_s=1.0, cache_ttl_s=0), ACCOUNT)
     service = CheckInService(gateway, registrar, store, outbox=worker)
     worker.start(interval_s=0.02)
-    for person in generate_people(PEOPLE_PER_ROUND, seed):
+    for index, person in enumerate(generate_people(PEOPLE, 0)[start:], start):
         result = service.check_in(request_for(person), Deadline.after(3.0))
-        say(f"ticket {result.ticket} {result.checkin_id}")
+        how = "again" if result.repeated else "new"
+        say(f"ticket {result.ticket} {result.checkin_id} {index} {how}")
 
 
 # --- the test --------------------------------------------------------------------------
@@ -105,6 +110,11 @@ class _Round:
     """What one killed kiosk process said before it died."""
 
     tickets: dict[str, int] = field(default_factory=dict)
+    new: list[str] = field(default_factory=list)
+    """Check-ins made by this process, in order."""
+    again: list[str] = field(default_factory=list)
+    """Check-ins stored earlier and given back to a patient tapping again."""
+    last_person: int = -1
     sent: set[str] = field(default_factory=set)
     acked: set[str] = field(default_factory=set)
     target: str | None = None
@@ -114,6 +124,8 @@ class _Round:
         word, *rest = words = line.split()
         if word == "ticket":
             self.tickets[rest[1]] = int(rest[0])
+            (self.new if rest[3] == "new" else self.again).append(rest[1])
+            self.last_person = int(rest[2])
         elif word == "send":
             self.sent.add(rest[0])
         elif word == "ack":
@@ -160,7 +172,7 @@ def _run_and_kill(args: list[str], point: str, rng: random.Random) -> _Round:
     kiosk = _Kiosk(args)
     try:
         tickets = rng.randint(2, 5)
-        while len(kiosk.heard.tickets) < tickets:
+        while len(kiosk.heard.new) < tickets:
             kiosk.next_line()
         if point == "on-the-wire":
             while kiosk.next_line()[0] != "send":
@@ -178,9 +190,12 @@ def _run_and_kill(args: list[str], point: str, rng: random.Random) -> _Round:
             kiosk.process.wait()
 
 
-def _check_consistent(path: Path, committed: dict[str, int], his: his_sim.RunningHis) -> set[str]:
+def _check_consistent(
+    path: Path, committed: dict[str, int], his: his_sim.RunningHis
+) -> tuple[set[str], set[str]]:
     """The store after a crash: whole, nothing committed lost, one outbox message per
-    check-in, delivered only what the HIS has. Returns the pending message keys."""
+    check-in and one check-in per person, delivered only what the HIS has. Returns the
+    pending message keys and the check-ins the patients were not shown."""
     with contextlib.closing(sqlite3.connect(path)) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         orphans = conn.execute(
@@ -191,8 +206,12 @@ def _check_consistent(path: Path, committed: dict[str, int], his: his_sim.Runnin
             "SELECT count(*) FROM checkins c WHERE (SELECT count(*) FROM outbox o"
             " WHERE o.checkin_id = c.id) != 1"
         ).fetchone()
+        twice = conn.execute(
+            "SELECT count(*) FROM (SELECT subject FROM checkins"
+            " GROUP BY subject, department, service_date HAVING count(*) > 1)"
+        ).fetchone()
         rows = conn.execute("SELECT key, status FROM outbox").fetchall()
-    assert (orphans, per_checkin) == ((0,), (0,))
+    assert (orphans, per_checkin, twice) == ((0,), (0,), (0,))
     store = Store(path, KEY)
     try:
         stored = {s.checkin_id: s.ticket for s in store.checkins()}
@@ -204,7 +223,7 @@ def _check_consistent(path: Path, committed: dict[str, int], his: his_sim.Runnin
     assert {status for _, status in rows} <= {"pending", "delivered"}
     delivered = {key for key, status in rows if status == "delivered"}
     assert delivered <= his.state.registrations.keys()
-    return {key for key, status in rows if status == "pending"}
+    return {key for key, status in rows if status == "pending"}, stored.keys() - committed.keys()
 
 
 def test_sigkill_at_random_points_loses_no_check_in_and_no_registration(tmp_path: Path) -> None:
@@ -213,7 +232,10 @@ def test_sigkill_at_random_points_loses_no_check_in_and_no_registration(tmp_path
     rng = random.Random(2024)
     committed: dict[str, int] = {}
     acked_not_recorded: set[str] = set()
-    dataset = Dataset.from_people(generate_people(PEOPLE_PER_ROUND, 0))
+    unseen: set[str] = set()
+    given_back: list[str] = []
+    next_person = 0
+    dataset = Dataset.from_people(generate_people(PEOPLE, 0))
     with (
         serve(dataset) as gateway,
         his_sim.serve() as his,
@@ -221,11 +243,17 @@ def test_sigkill_at_random_points_loses_no_check_in_and_no_registration(tmp_path
     ):
         control(gateway.url, {"latency": 0.01})
         host, port = his_proxy.address
-        for number, point in enumerate(KILL_POINTS):
-            args = [str(path), gateway.url, host, str(port), str(number)]
+        for point in KILL_POINTS:
+            args = [str(path), gateway.url, host, str(port), str(next_person)]
             heard = _run_and_kill(args, point, rng)
+            # The patient at the kiosk when it died tapped again first: the check-in it had
+            # stored without showing it came back, with its ticket (checked just below).
+            assert heard.again == sorted(unseen)
+            given_back += heard.again
             committed |= heard.tickets
-            pending = _check_consistent(path, committed, his)
+            next_person = heard.last_person + 1
+            pending, unseen = _check_consistent(path, committed, his)
+            assert len(unseen) <= 1  # at most the one in flight when killed
             assert heard.acked <= his.state.registrations.keys()  # an ACK means registered
             if point == "after-ack":
                 assert heard.target in pending  # killed before the store recorded it
@@ -251,9 +279,12 @@ def test_sigkill_at_random_points_loses_no_check_in_and_no_registration(tmp_path
     # registered them once (the dictionary above) and counted the resends.
     assert acked_not_recorded
     assert his.state.duplicates >= len(acked_not_recorded)
+    # Kills after a check-in was stored but before its ticket was shown: the re-tap got it.
+    assert given_back
     print(
         f"{len(KILL_POINTS)} kills; {len(stored)} check-ins stored ({len(committed)} reported"
-        f" to the patient before a kill); drained {report.delivered} pending after restart;"
+        f" to the patient); {len(given_back)} stored but not shown when killed, given back"
+        f" to the patient tapping again; drained {report.delivered} pending after restart;"
         f" {len(acked_not_recorded)} acknowledged but not recorded at a kill;"
         f" HIS resends absorbed {his.state.duplicates}"
     )
