@@ -78,11 +78,11 @@ RUN_OUT ?= $(or $(TMPDIR),/tmp)/cccd-kiosk-run
 run: deps venv
 	$(BIN)/python -m simulators hospital --out $(RUN_OUT)
 
-## bench: run every bench/*.py script
-bench: $(STAMP)
-	@shopt -s nullglob; scripts=(bench/*.py); \
-	if [ $${#scripts[@]} -eq 0 ]; then echo "bench: no scripts in bench/"; exit 0; fi; \
-	for script in "$${scripts[@]}"; do echo "== $$script"; $(BIN)/python "$$script"; done
+## bench: every bench/*.py script in one table (bench/report.py, about 3 minutes);
+## BENCH_ARGS=--quick for fewer samples, BENCH_ARGS="--markdown docs/benchmarks.md" to keep it
+BENCH_ARGS ?=
+bench: deps $(STAMP)
+	$(BIN)/python bench/report.py $(BENCH_ARGS)
 
 ## clean: remove the virtual environment and tool caches
 clean:

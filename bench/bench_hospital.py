@@ -7,9 +7,11 @@ Run: ``python bench/bench_hospital.py [--checkins N] [--lookups N] [--latency SE
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import tempfile
 import time
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from hospital_adapter.config import GatewayAccount, GatewaySettings
@@ -22,7 +24,8 @@ from simulators.bhxh_gateway import DEFAULT_ACCOUNTS, Dataset, generate_people, 
 KEY = bytes(32)
 
 
-def bench_store(count: int) -> None:
+def bench_store(count: int) -> float:
+    """Seconds to store ``count`` check-ins, one transaction each."""
     people = generate_people(count, seed=1)
     requests = [
         VisitRequest(
@@ -40,22 +43,36 @@ def bench_store(count: int) -> None:
             store.check_in(request, InsuranceStatus.VERIFIED)
         elapsed = time.perf_counter() - start
         store.close()
-    print(f"store: {count} check-ins in {elapsed:.2f} s = {count / elapsed:.0f} check-ins/s")
+    return elapsed
 
 
-def _percentiles(samples: list[float]) -> str:
-    ms = sorted(s * 1000 for s in samples)
-    p95 = ms[int(len(ms) * 0.95) - 1]
-    return f"median {statistics.median(ms):.2f} ms, p95 {p95:.2f} ms, max {ms[-1]:.2f} ms"
+@dataclass(frozen=True)
+class Latency:
+    """Lookup latency in milliseconds over the samples."""
+
+    label: str
+    median_ms: float
+    p95_ms: float
+    max_ms: float
+
+    @classmethod
+    def of(cls, label: str, samples: list[float]) -> Latency:
+        ms = sorted(s * 1000 for s in samples)
+        return cls(label, statistics.median(ms), ms[int(len(ms) * 0.95) - 1], ms[-1])
+
+    def __str__(self) -> str:
+        return f"median {self.median_ms:.2f} ms, p95 {self.p95_ms:.2f} ms, max {self.max_ms:.2f} ms"
 
 
-def bench_lookup(count: int, latency: float) -> None:
+def bench_lookup(count: int, latency: float) -> list[Latency]:
+    """Lookup latency without and with the client's cache."""
     dataset = Dataset.generated()
     record = dataset.with_outcome("000")
     query = LookupQuery(
         record.person.id_number, record.person.full_name, BirthDate.of(record.person.date_of_birth)
     )
     account = GatewayAccount("kiosk", DEFAULT_ACCOUNTS["kiosk"], "Cán Bộ", "079190000001")
+    out = []
     with serve(dataset) as gateway:
         gateway.simulator.latency = latency
         for label, ttl in (("without cache", 0.0), ("with cache", 300.0)):
@@ -67,9 +84,8 @@ def bench_lookup(count: int, latency: float) -> None:
                     start = time.perf_counter()
                     client.lookup(query)
                     samples.append(time.perf_counter() - start)
-            print(
-                f"lookup {label} (gateway latency {latency * 1000:.0f} ms): {_percentiles(samples)}"
-            )
+            out.append(Latency.of(label, samples))
+    return out
 
 
 def main() -> None:
@@ -77,9 +93,24 @@ def main() -> None:
     parser.add_argument("--checkins", type=int, default=1000)
     parser.add_argument("--lookups", type=int, default=200)
     parser.add_argument("--latency", type=float, default=0.0, help="added per gateway call")
+    parser.add_argument("--json", action="store_true", help="the figures as one JSON object")
     args = parser.parse_args()
-    bench_store(args.checkins)
-    bench_lookup(args.lookups, args.latency)
+    elapsed = bench_store(args.checkins)
+    if not args.json:
+        print(
+            f"store: {args.checkins} check-ins in {elapsed:.2f} s"
+            f" = {args.checkins / elapsed:.0f} check-ins/s"
+        )
+    lookups = bench_lookup(args.lookups, args.latency)
+    if args.json:
+        store = {"checkins": args.checkins, "seconds": elapsed, "per_s": args.checkins / elapsed}
+        figures = {"lookups": args.lookups, "latency_s": args.latency}
+        print(
+            json.dumps({"store": store, "lookup": figures | {"rows": [asdict(x) for x in lookups]}})
+        )
+        return
+    for lookup in lookups:
+        print(f"lookup {lookup.label} (gateway latency {args.latency * 1000:.0f} ms): {lookup}")
 
 
 if __name__ == "__main__":

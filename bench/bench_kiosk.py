@@ -14,6 +14,8 @@ drawn, start-up from process launch to that point. Run with ``make bench``.
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -37,6 +39,8 @@ import time, sys
 t0 = float(sys.argv[1])
 from kiosk.config import load_config
 from kiosk.qt.app import KioskApp
+import argparse
+import json
 import os
 kiosk = KioskApp(load_config(sys.argv[2]), voice_engine="")
 kiosk.window.setFixedSize(1280, 800)
@@ -92,7 +96,8 @@ def startup(config: Path, env: dict[str, str]) -> list[tuple[float, int]]:
     return out
 
 
-def main() -> None:
+def measure() -> tuple[list[float], list[tuple[float, int]]]:
+    """Tap-to-ticket seconds of every run; (start-up seconds, RSS KiB) of every start."""
     with tempfile.TemporaryDirectory(prefix="bench-kiosk-") as tmp, PcscDaemon() as daemon:
         os.environ.update(daemon.client_env())
         with SimulatedHospital(
@@ -102,24 +107,51 @@ def main() -> None:
             card_timing=TimingModel(),
         ) as hospital:
             times = tap_to_ticket(hospital)
-            print(
-                f"tap to ticket, {RUNS} runs (real-chip timing model, gateway latency "
-                f"{GATEWAY_LATENCY_S * 1000:.0f} ms): median {statistics.median(times):.2f} s, "
-                f"p95 {_percentile(times, 0.95):.2f} s, min {min(times):.2f} s, "
-                f"max {max(times):.2f} s"
-            )
             env = {**hospital.env, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
             starts = startup(hospital.config_path, env)
-        seconds = [s for s, _ in starts]
-        rss = [r for _, r in starts]
-        print(
-            f"kiosk start-up to first screen, {STARTUPS} fresh processes: median "
-            f"{statistics.median(seconds):.2f} s, max {max(seconds):.2f} s"
-        )
-        print(
-            f"kiosk memory (RSS after the first screen): median "
-            f"{statistics.median(rss) / 1024:.0f} MiB, max {max(rss) / 1024:.0f} MiB"
-        )
+    return times, starts
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true", help="the figures as one JSON object")
+    as_json = parser.parse_args().json
+    times, starts = measure()
+    seconds = [s for s, _ in starts]
+    rss = [r / 1024 for _, r in starts]
+    figures = {
+        "tap_to_ticket": {
+            "runs": RUNS,
+            "gateway_latency_s": GATEWAY_LATENCY_S,
+            "median_s": statistics.median(times),
+            "p95_s": _percentile(times, 0.95),
+            "min_s": min(times),
+            "max_s": max(times),
+        },
+        "startup": {
+            "runs": STARTUPS,
+            "median_s": statistics.median(seconds),
+            "max_s": max(seconds),
+        },
+        "rss_mib": {"median": statistics.median(rss), "max": max(rss)},
+    }
+    if as_json:
+        print(json.dumps(figures))
+        return
+    tap = figures["tap_to_ticket"]
+    print(
+        f"tap to ticket, {RUNS} runs (real-chip timing model, gateway latency "
+        f"{GATEWAY_LATENCY_S * 1000:.0f} ms): median {tap['median_s']:.2f} s, "
+        f"p95 {tap['p95_s']:.2f} s, min {tap['min_s']:.2f} s, max {tap['max_s']:.2f} s"
+    )
+    print(
+        f"kiosk start-up to first screen, {STARTUPS} fresh processes: median "
+        f"{statistics.median(seconds):.2f} s, max {max(seconds):.2f} s"
+    )
+    print(
+        f"kiosk memory (RSS after the first screen): median "
+        f"{statistics.median(rss):.0f} MiB, max {max(rss):.0f} MiB"
+    )
 
 
 if __name__ == "__main__":

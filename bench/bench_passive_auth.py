@@ -15,11 +15,13 @@ columns. Each figure is the best of N interleaved runs.
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import subprocess
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -73,15 +75,27 @@ def _cccd_files() -> dict[int, bytes]:
     }
 
 
-def bench(runs: int) -> None:
+@dataclass(frozen=True)
+class Comparison:
+    """One card: our passive authentication and ``openssl cms -verify``, best of N, in ms."""
+
+    card: str
+    ours_ms: float
+    openssl_ms: float
+    openssl_startup_ms: float
+
+    @property
+    def openssl_net_ms(self) -> float:
+        """openssl less its process start-up (best ``openssl version``)."""
+        return self.openssl_ms - self.openssl_startup_ms
+
+
+def measure_all(runs: int) -> list[Comparison]:
     openssl = shutil.which("openssl")
     if openssl is None:
         raise SystemExit("openssl is not on PATH")
     startup_probe = _openssl([openssl, "version"])
-    print(
-        f"{'card':34} {'ours ms':>9} {'openssl ms':>11} {'ratio':>7}"
-        f" {'openssl net ms':>13} {'net ratio':>9}"
-    )
+    out = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         cases: list[tuple[str, dict[Ef, bytes], TrustStore, datetime | None, list[str]]] = []
@@ -120,11 +134,22 @@ def bench(runs: int) -> None:
                 _openssl([*command, "-out", "/dev/null"]),
                 startup_probe,
             )
-            net = theirs - startup
-            print(
-                f"{label:34} {ours:9.2f} {theirs:11.2f} {ours / theirs:7.2f}"
-                f" {net:13.2f} {ours / net if net > 0 else float('nan'):9.2f}"
-            )
+            out.append(Comparison(label, ours, theirs, startup))
+    return out
+
+
+def bench(runs: int) -> None:
+    comparisons = measure_all(runs)
+    print(
+        f"{'card':34} {'ours ms':>9} {'openssl ms':>11} {'ratio':>7}"
+        f" {'openssl net ms':>13} {'net ratio':>9}"
+    )
+    for c in comparisons:
+        net = c.openssl_net_ms
+        print(
+            f"{c.card:34} {c.ours_ms:9.2f} {c.openssl_ms:11.2f} {c.ours_ms / c.openssl_ms:7.2f}"
+            f" {net:13.2f} {c.ours_ms / net if net > 0 else float('nan'):9.2f}"
+        )
     print(
         f"best of {runs} interleaved runs; ratio = ours / openssl (below 1: we are faster); "
         "net = openssl minus its process start-up (best 'openssl version')"
@@ -134,7 +159,13 @@ def bench(runs: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=50, help="runs per measurement")
-    bench(parser.parse_args().runs)
+    parser.add_argument("--json", action="store_true", help="the figures as one JSON object")
+    args = parser.parse_args()
+    if args.json:
+        rows = [asdict(c) | {"openssl_net_ms": c.openssl_net_ms} for c in measure_all(args.runs)]
+        print(json.dumps({"runs": args.runs, "cards": rows}))
+    else:
+        bench(args.runs)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,10 @@ extended-length APDUs. Fixed block sizes that the card refuses are reported as s
 
 from __future__ import annotations
 
+import argparse
+import json
+from dataclasses import asdict, dataclass
+
 from cardreader.access.bac import BacKeys, perform_bac
 from cardreader.access.secure_messaging import SecureMessagingTransport
 from cardreader.crypto.kdf import KeyAlgorithm
@@ -52,20 +56,46 @@ def measure(extended: bool, block: int | None) -> tuple[int, int, int] | None:
     return link.sent - before[0], link.bytes_sent - before[1], link.bytes_received - before[2]
 
 
-def main() -> None:
-    print(f"Reading a {FILE_SIZE}-byte EF through BAC secure messaging (SELECT included)")
-    print(f"{'card':22} {'block':>9} {'APDUs':>6} {'sent':>7} {'received':>9} {'vs 223':>7}")
+@dataclass(frozen=True)
+class Row:
+    """One card and block size; no figures when the card refused that block size."""
+
+    card: str
+    block: str
+    apdus: int | None
+    sent: int | None
+    received: int | None
+
+
+def results() -> list[Row]:
+    rows = []
     for extended in (True, False):
         card = "extended length" if extended else "short length only"
-        base = measure(extended, 223)
         for name, block in POLICIES:
-            result = measure(extended, block)
-            if result is None:
-                print(f"{card:22} {name:>9} {'refused by the card':>35}")
-                continue
-            apdus, sent, received = result
-            ratio = f"{apdus / base[0]:.2f}x" if base else "-"
-            print(f"{card:22} {name:>9} {apdus:6d} {sent:7d} {received:9d} {ratio:>7}")
+            apdus, sent, received = measure(extended, block) or (None, None, None)
+            rows.append(Row(card, name, apdus, sent, received))
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true", help="the figures as one JSON object")
+    rows = results()
+    if parser.parse_args().json:
+        print(json.dumps({"file_bytes": FILE_SIZE, "rows": [asdict(row) for row in rows]}))
+        return
+    print(f"Reading a {FILE_SIZE}-byte EF through BAC secure messaging (SELECT included)")
+    print(f"{'card':22} {'block':>9} {'APDUs':>6} {'sent':>7} {'received':>9} {'vs 223':>7}")
+    for row in rows:
+        base = next(r for r in rows if r.card == row.card and r.block == "223")
+        if row.apdus is None:
+            print(f"{row.card:22} {row.block:>9} {'refused by the card':>35}")
+            continue
+        ratio = f"{row.apdus / base.apdus:.2f}x" if base.apdus else "-"
+        print(
+            f"{row.card:22} {row.block:>9} {row.apdus:6d} {row.sent:7d} {row.received:9d}"
+            f" {ratio:>7}"
+        )
 
 
 if __name__ == "__main__":
