@@ -39,6 +39,13 @@ MAX_DATA_GROUPS = 16
 MAX_CERTIFICATES = 64
 MAX_SIGNED_ATTRIBUTES = 32
 MIN_DATA_GROUP, MAX_DATA_GROUP = 1, 16
+SIGNED_DATA_VERSION = "v3"
+"""SignedData around content other than id-data (RFC 5652 §5.1, ICAO 9303-10 §4.6.2.1)."""
+SIGNER_INFO_VERSIONS: Mapping[str, str] = {
+    "issuer_and_serial_number": "v1",
+    "subject_key_identifier": "v3",
+}
+"""SignerInfo version by the kind of signer identifier (RFC 5652 §5.3)."""
 
 
 class ContentType(enum.Enum):
@@ -207,8 +214,20 @@ def _single_value(attribute: cms.CMSAttribute) -> core.Asn1Value:
     return values[0]
 
 
+def _digest_oid(identifier: algos.DigestAlgorithm) -> str:
+    """The OID of a DigestAlgorithmIdentifier; its parameters must be absent or NULL
+    (RFC 5754 §2)."""
+    if not isinstance(identifier["parameters"], core.Void | core.Null):
+        raise ParseError("digest algorithm parameters must be absent or NULL")
+    oid: str = identifier["algorithm"].dotted
+    return oid
+
+
 def _signer_info(info: cms.SignerInfo) -> SignerInfo:
     sid = info["sid"]
+    version = SIGNER_INFO_VERSIONS[sid.name]
+    if info["version"].native != version:
+        raise ParseError(f"SignerInfo version {info['version'].native}, not {version}")
     if sid.name == "subject_key_identifier":
         signer = SignerIdentifier(subject_key_identifier=sid.chosen.native)
     else:
@@ -246,7 +265,7 @@ def _signer_info(info: cms.SignerInfo) -> SignerInfo:
                     raise ParseError("signing-time attribute is not a time")
     return SignerInfo(
         signer=signer,
-        digest_algorithm=DigestAlgorithm.from_oid(info["digest_algorithm"]["algorithm"].dotted),
+        digest_algorithm=DigestAlgorithm.from_oid(_digest_oid(info["digest_algorithm"])),
         signature_algorithm=info["signature_algorithm"].dump(),
         signature=info["signature"].native,
         signed_attributes=raw_attributes,
@@ -261,13 +280,18 @@ def parse_signed_data(
 ) -> SignedData:
     """Decode a ContentInfo holding SignedData with ``expected`` content (RFC 5652 §3, §5).
 
-    Exactly one SignerInfo is accepted (ICAO 9303-10 §4.6.2.2 recommends one).
+    Exactly one SignerInfo is accepted (ICAO 9303-10 §4.6.2.2 recommends one). The parts
+    the signature does not cover must be consistent too: the versions, and the signer's
+    digest algorithm among the SignedData's digestAlgorithms (RFC 5652 §5.1, §5.3).
     """
     with asn1_parse_errors("CMS SignedData"):
         info = cms.ContentInfo.load(der, strict=True)
         if info["content_type"].dotted != ContentType.SIGNED_DATA.value:
             raise ParseError(f"content type {info['content_type'].dotted} is not SignedData")
         signed = info["content"]
+        if signed["version"].native != SIGNED_DATA_VERSION:
+            raise ParseError(f"SignedData version {signed['version'].native}, not v3")
+        listed = {_digest_oid(identifier) for identifier in signed["digest_algorithms"]}
         encapsulated = signed["encap_content_info"]
         content_type = encapsulated["content_type"].dotted
         if content_type != expected.value:
@@ -287,6 +311,8 @@ def parse_signed_data(
         signer_infos = signed["signer_infos"]
         if len(signer_infos) != 1:
             raise ParseError(f"{len(signer_infos)} signer infos; exactly one is supported")
+        if _digest_oid(signer_infos[0]["digest_algorithm"]) not in listed:
+            raise ParseError("the signer's digest algorithm is not in digestAlgorithms")
         return SignedData(content_type, content, parsed, _signer_info(signer_infos[0]))
 
 
