@@ -146,6 +146,15 @@ def parse_ack(text: str) -> Ack:
         raise HisProtocolError(f"acknowledgement longer than {MAX_ACK_CHARS} characters")
     if not text.startswith("MSH|"):
         raise HisProtocolError("acknowledgement does not start with MSH")
+    # MSH-2 (HL7 v2.5 §2.15.9.2): distinct delimiters; python-hl7 trips an assertion on
+    # repeated ones instead of raising its ParseException.
+    delimiters = text[4 : text.find("|", 4)]
+    if not (
+        len(ENCODING_CHARACTERS) <= len(delimiters) <= len(ENCODING_CHARACTERS) + 1
+        and len(set(delimiters)) == len(delimiters)
+        and not any(char.isalnum() or char.isspace() for char in delimiters)
+    ):
+        raise HisProtocolError("acknowledgement has invalid encoding characters (MSH-2)")
     try:
         message = hl7.parse(text.replace("\n", SEGMENT_SEPARATOR))
         msa = message.segment("MSA")
