@@ -138,6 +138,12 @@ def _signed_attribute_checks(signed: SignedData) -> list[Check]:
 
 def _signature_check(signed: SignedData, ds: Certificate | None) -> Check:
     kind = CheckKind.SOD_SIGNATURE
+    if ds is None and len(signed.certificates) == 1:
+        reason = (
+            "the signer identifier does not name the one certificate EF.SOD carries "
+            "(ICAO 9303-10 §4.6.2: the DS certificate is in the SOD): altered or malformed"
+        )
+        return Check(kind, FAILED, reason)
     if ds is None:
         return Check(kind, UNKNOWN, "the Document Signer certificate is not in EF.SOD")
     label = signature_algorithm_label(signed.signer_info.signature_algorithm)
