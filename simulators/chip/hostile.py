@@ -326,7 +326,8 @@ class HostileChip:
         session = self.chip.sm
         assert session is not None
         command = session.unwrap(CommandApdu.decode(apdu))
-        return session.wrap(b"", (SW1_WRONG_LE << 8) | ((command.ne or 256) - 1) & 0xFF)
+        named = ((command.ne or 256) - 1) & 0xFF  # one less than asked; 00 (256) after 1
+        return session.wrap(b"", (SW1_WRONG_LE << 8) | named)
 
     def _bad_mac(self, apdu: bytes) -> bytes:
         answer = bytearray(self.chip.process(apdu))
