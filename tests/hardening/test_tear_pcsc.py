@@ -130,7 +130,7 @@ def test_pcscd_stopped_mid_read_and_started_again(tmp_path_factory: pytest.TempP
         card = DropLinkAt(build_chip(issued(method)), 12, first.stop)
         slot.insert(card)
         answer = client.read(method.value)
-        assert card.dropped and not first.running
+        assert card.dropped and not first.running, (card.seen, answer)
         _assert_torn(answer, True, None)
         assert slot.wait_removed(HANDOVER_TIMEOUT)
 
