@@ -39,6 +39,7 @@ def _indices(total: int) -> range:
 def _next_tap(slot: VirtualReaderSlot, client: PcscClient, method: Method) -> None:
     """A fresh card in the same reader reads and verifies; the slot is empty afterwards."""
     assert client.request("wait-removal") == {"outcome": "removed"}
+    assert slot.wait_removed(HANDOVER_TIMEOUT)  # the slot's thread may still be closing
     slot.insert(build_chip(issued(method)))
     answer = client.read(method.value)
     assert answer == {"identity": True, "id_ok": True, "outcome": "VERIFIED", "face": True}
@@ -64,6 +65,7 @@ def test_card_pulled_at_apdu_n_through_pcscd(
     assert pcsc_client.read(method.value)["outcome"] == "VERIFIED"  # same count as in process
     slot.remove()
     for n in _indices(total):
+        assert slot.wait_removed(HANDOVER_TIMEOUT)
         slot.insert(build_chip(issued(method)), remove_at_apdu=n)
         answer = pcsc_client.read(method.value)
         _assert_torn(answer, n <= identity_apdus, "CardRemovedError")
