@@ -268,6 +268,10 @@ class VirtualReaderSlot:
         if remove_at_apdu is not None and remove_at_apdu < 1:
             raise ValueError("remove_at_apdu counts from 1")
         with self._lock:
+            if self.inserted and self._sock is None:
+                # The card is being pulled (a fault, or the driver hung up): pcscd may see
+                # it gone before the slot thread has finished; let that thread end first.
+                self._removed.wait(self.connect_timeout)
             if self.inserted:
                 raise RuntimeError(f"a card is already inserted in vpcd slot {self.port}")
             self._join_thread()
