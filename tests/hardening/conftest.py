@@ -1,8 +1,9 @@
 """A pcscd of the hardening tests' own, and a PC/SC client process that reads through it.
 
-The session's pcscd (tests/e2e/conftest.py) is only visible to the e2e tests, and this
-process's libpcsclite is already bound to its socket; so the hardening tests start their
-own daemon and read in a child process (:mod:`tests.hardening.pcsc_client`).
+libpcsclite reads the pcscd socket path once per process, and this process is bound to
+the session daemon of tests/conftest.py. The pcscd-restart test needs a daemon it may
+stop, so its reads run in a child process (:mod:`tests.hardening.pcsc_client`) with that
+daemon's socket; the other card tests through pcscd share the same harness.
 """
 
 from __future__ import annotations
