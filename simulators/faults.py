@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import TypeVar
 
 
 class Fault(enum.Enum):
@@ -32,6 +33,20 @@ class Fault(enum.Enum):
     """EF.SOD signed under a CSCA nobody trusts."""
 
 
+E = TypeVar("E", bound=enum.Enum)
+
+
+def parse_named(text: str, kind: type[E], what: str) -> tuple[E, int | None]:
+    """``name`` or ``name=N`` → the enum member named and N; ValueError listing the choices."""
+    name, _, value = text.partition("=")
+    try:
+        member = kind(name.strip())
+    except ValueError:
+        choices = ", ".join(str(m.value) for m in kind)
+        raise ValueError(f"unknown {what} {name!r}; choose from: {choices}") from None
+    return member, int(value) if value else None
+
+
 @dataclass(frozen=True)
 class FaultSpec:
     fault: Fault
@@ -40,15 +55,10 @@ class FaultSpec:
     @classmethod
     def parse(cls, text: str) -> FaultSpec:
         """``removed-at=12``, ``tampered-dg=13``, ``slow``; ValueError with the choices."""
-        name, _, value = text.partition("=")
-        try:
-            fault = Fault(name.strip())
-        except ValueError:
-            choices = ", ".join(f.value for f in Fault)
-            raise ValueError(f"unknown fault {name!r}; choose from: {choices}") from None
-        if fault is Fault.REMOVED_AT and not value:
+        fault, value = parse_named(text, Fault, "fault")
+        if fault is Fault.REMOVED_AT and value is None:
             raise ValueError("removed-at needs an APDU number: removed-at=N")
-        return cls(fault, int(value) if value else None)
+        return cls(fault, value)
 
     def __str__(self) -> str:
         return self.fault.value if self.value is None else f"{self.fault.value}={self.value}"

@@ -39,6 +39,7 @@ from cardreader.crypto.pace_mapping import RandomSource
 from cardreader.iso7816 import tlv
 from cardreader.iso7816.apdu import CommandApdu
 from simulators.chip.card import EmrtdChip, Sw
+from simulators.faults import parse_named
 from simulators.issuance import lds
 from simulators.issuance.card import FID, SOD_FID, IssuedCard, build_chip, sim_pki
 from simulators.pki import explicit_curve_key, with_public_key
@@ -124,15 +125,10 @@ class HostileSpec:
     @classmethod
     def parse(cls, text: str) -> HostileSpec:
         """``bad-mac``, ``malformed-tlv=13``, ``huge-rsa-key=32768``; ValueError otherwise."""
-        name, _, value = text.partition("=")
-        try:
-            hostility = Hostility(name.strip())
-        except ValueError:
-            choices = ", ".join(h.value for h in Hostility)
-            raise ValueError(f"unknown hostility {name!r}; choose from: {choices}") from None
-        if value and hostility not in _DEFAULTS:
+        hostility, value = parse_named(text, Hostility, "hostility")
+        if value is not None and hostility not in _DEFAULTS:
             raise ValueError(f"{hostility.value} takes no number")
-        return cls(hostility, int(value) if value else None)
+        return cls(hostility, value)
 
     @property
     def number(self) -> int:
