@@ -109,6 +109,7 @@ class KioskWindow(QMainWindow):
         self.voice = voice
         self.texts = Texts(config.kiosk.language)
         self._on_admin = on_admin
+        self._shown_step: Step | None = None
         self._spoken_step: Step | None = None
 
         root = QWidget()
@@ -160,6 +161,9 @@ class KioskWindow(QMainWindow):
     # -- rendering -------------------------------------------------------------------
 
     def show_view(self, view: View) -> None:
+        if view.step is Step.IDLE and self._shown_step is not Step.IDLE:
+            self.texts.language = self.config.kiosk.language  # each patient starts afresh
+        self._shown_step = view.step
         texts = self.texts
         self.header_title.setText(texts("app.title"))
         self.language.setText(texts("button.language"))

@@ -83,6 +83,19 @@ def test_language_toggle_and_voice_prompts(qtbot: QtBot) -> None:
     assert window.voice.spoken[-1][1] == window.texts("enter_digits.voice")
 
 
+def test_next_patient_starts_in_vietnamese(qtbot: QtBot) -> None:
+    window, flow, _runner, _clock = _window(qtbot)
+    window.language.click()  # chosen on the start screen: kept while it shows
+    assert window.texts.language is Language.EN
+    flow.card_present()
+    assert window.texts.language is Language.EN
+    window.voice.spoken.clear()
+    flow.cancel()
+    assert window.texts.language is Language.VI
+    assert window.language.text() == "English"
+    assert window.voice.spoken == [(Language.VI, window.texts("idle.voice"))]
+
+
 def test_countdown_then_wipe(qtbot: QtBot) -> None:
     window, flow, _runner, clock = _window(qtbot)
     flow.card_present()
