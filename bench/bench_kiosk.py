@@ -42,7 +42,7 @@ from kiosk.qt.app import KioskApp
 import argparse
 import json
 import os
-kiosk = KioskApp(load_config(sys.argv[2]), voice_engine="")
+kiosk = KioskApp(load_config(sys.argv[2]))
 kiosk.window.setFixedSize(1280, 800)
 kiosk.window.show()
 kiosk.app.processEvents()

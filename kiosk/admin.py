@@ -25,6 +25,7 @@ class AdminStatus:
     reader_error: str = ""
     scanner: str = ""
     card_watcher: str = ""
+    voice: str = ""
 
 
 class PinGate:

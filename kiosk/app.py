@@ -34,6 +34,7 @@ from kiosk.devices.printer import EscPosPrinter
 from kiosk.devices.scanner import SerialQrScanner
 from kiosk.flow import CheckInFlow
 from kiosk.runner import Runner
+from kiosk.voice import Voice
 
 _log = logging.getLogger(__name__)
 
@@ -100,6 +101,7 @@ class Services:
     gateway: GatewayClient
     printer: EscPosPrinter | None
     backend: CardBackend
+    voice: Voice
     card_reader: CardReaderPort | None = None
     watcher: Watcher | None = None
     scanner: SerialQrScanner | None = None
@@ -149,6 +151,7 @@ class Services:
             reader_error=error,
             scanner=scanner,
             card_watcher=self.watcher.last_error if self.watcher is not None else "",
+            voice=self.voice.status,
         )
 
     def test_print(self) -> None:
@@ -170,7 +173,7 @@ def _stop(outbox: OutboxThread) -> None:
 
 
 def build_services(config: KioskConfig, env: Mapping[str, str] = os.environ) -> Services:
-    """Open the store, the gateway client, the HIS registrar and the printer."""
+    """Open the store, the gateway client, the HIS registrar, the printer and the voice."""
     settings = config.hospital
     store = Store(settings.store.path, load_store_key(settings.store, env))
     his = registrar(config)
@@ -187,10 +190,11 @@ def build_services(config: KioskConfig, env: Mapping[str, str] = os.environ) -> 
             timeout_s=config.printer.timeout_s,
             hospital_name=config.kiosk.hospital_name,
         )
+    voice = Voice(enabled=config.kiosk.voice)
     services = Services(
-        config, hospital, store, outbox, gateway, printer, card_backend(config.card.backend)
+        config, hospital, store, outbox, gateway, printer, card_backend(config.card.backend), voice
     )
-    services._closers += [store.close, gateway.close, lambda: _stop(outbox)]
+    services._closers += [store.close, gateway.close, lambda: _stop(outbox), voice.close]
     if printer is not None:
         services._closers.append(printer.close)
     return services

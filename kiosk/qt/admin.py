@@ -121,6 +121,7 @@ class AdminDialog(QDialog):
             f"Máy in · Printer: {printer_text}",
             f"Đầu đọc · Readers: {readers}",
             f"Máy quét QR · Scanner: {status.scanner}",
+            f"Giọng nói · Voice: {status.voice}",
         ]
         if status.card_watcher:
             lines.append(f"Theo dõi thẻ · Card watcher: {status.card_watcher}")

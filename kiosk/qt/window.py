@@ -24,8 +24,8 @@ from PySide6.QtWidgets import (
 from kiosk.config import KioskConfig
 from kiosk.flow import CheckInFlow, Step, View
 from kiosk.qt.screens import Screen, build_screens, button, label
-from kiosk.qt.voice import Voice
 from kiosk.texts import Texts
+from kiosk.voice import Voice
 
 TICK_MS = 250
 ADMIN_HOLD_MS = 3000

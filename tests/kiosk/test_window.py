@@ -11,8 +11,8 @@ from kiosk.config import Language, load_config
 from kiosk.flow import CheckInFlow, Step
 from kiosk.qt import style
 from kiosk.qt.screens import DigitsScreen, IdentityScreen
-from kiosk.qt.voice import Voice
 from kiosk.qt.window import KioskWindow
+from kiosk.voice import Voice
 from tests.kiosk.fakes import NOW, FakeCard, FakeClock, FakeHospital, FakePrinter, ManualRunner
 
 CONFIG = load_config(env={})
