@@ -17,12 +17,14 @@ import contextlib
 import os
 import secrets
 import shutil
+import signal
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cardreader.transport.pcsc import wait_for_removal
 from simulators.bhxh_gateway import Dataset, Person, RunningGateway, Scenario
 from simulators.bhxh_gateway import serve as serve_gateway
 from simulators.devices import VirtualPrinter, VirtualQrScanner
@@ -38,6 +40,8 @@ from simulators.vpcd import VirtualReaderSlot
 if TYPE_CHECKING:
     from kiosk.qt.app import KioskApp
 
+READER_SETTLE_S = 5.0
+"""How long pcscd may take to notice that the hospital's card left (it polls every 0.4 s)."""
 GATEWAY_ACCOUNT = {
     "BHXH_USERNAME": "kiosk",
     "BHXH_PASSWORD": "kiosk-password",
@@ -176,6 +180,7 @@ class SimulatedHospital:
         self.workdir.mkdir(parents=True, exist_ok=True)
         if self.pcscd is None:
             self.pcscd = stack.enter_context(PcscDaemon())
+        stack.callback(self._wait_reader_empty)  # runs after the slot is closed
         self.slot = stack.enter_context(VirtualReaderSlot(self.pcscd.vpcd_ports[0]))
         self.gateway = stack.enter_context(serve_gateway(_dataset(self.patients)))
         self.gateway.simulator.latency = self.gateway_latency_s
@@ -211,6 +216,15 @@ class SimulatedHospital:
             **GATEWAY_ACCOUNT,
             "CCCD_HOSPITAL_KEY": secrets.token_hex(32),
         }
+
+    def _wait_reader_empty(self) -> None:
+        """Leave the reader empty as pcscd sees it: it notices a removal only at its next
+        poll, and until then the next user of the reader (the next test's kiosk) would be
+        told of a card that is gone."""
+        assert self.pcscd is not None
+        reader = self.pcscd.reader_names[0]
+        if not wait_for_removal(reader, READER_SETTLE_S):
+            raise RuntimeError(f"pcscd still reports a card in {reader!r} after the slot closed")
 
     def tap(
         self, seed: int, faults: tuple[FaultSpec, ...] = (), remove_at: int | None = None
@@ -453,13 +467,22 @@ def run(
     out_dir: Path = Path("run-output"),
     *,
     headless: bool | None = None,
-) -> None:
-    """``make run``: the simulated hospital and the kiosk.
+) -> int:
+    """``make run``: the simulated hospital and the kiosk; the exit code.
 
-    With a display, the kiosk window and the control window open. Without one, one
-    scripted check-in runs offscreen and its result, ticket and screenshots are printed.
+    With a display, the kiosk window and the control window open until they are closed or
+    the process gets SIGINT or SIGTERM (128 + the signal). Without one, one scripted
+    check-in runs offscreen and its result, ticket and screenshots are printed. SIGTERM
+    interrupts like Ctrl-C: what was started (pcscd among it) is stopped on the way out.
     """
-    headless = not _has_display() if headless is None else headless
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        return _run(echo, out_dir, not _has_display() if headless is None else headless)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run(echo: Callable[[str], None], out_dir: Path, headless: bool) -> int:
     for ours in ("hospital", "screenshots"):  # a fresh store, tickets and screenshots
         shutil.rmtree(out_dir / ours, ignore_errors=True)
     if headless:
@@ -476,12 +499,13 @@ def run(
             with running_kiosk(hospital) as kiosk:
                 if headless:
                     _scripted_demo(kiosk, hospital, out_dir, echo)
-                else:
-                    kiosk.show(fullscreen=False)
-                    control = control_window(hospital)
-                    control.show()  # type: ignore[attr-defined]
-                    _place_beside(control, kiosk.window)
-                    kiosk.app.exec()
+                    return 0
+                kiosk.show(fullscreen=False)
+                control = control_window(hospital)
+                control.show()  # type: ignore[attr-defined]
+                _place_beside(control, kiosk.window)
+                echo("kiosk and control windows open; Ctrl-C stops everything")
+                return kiosk.exec()
 
 
 def _place_beside(control: Any, window: Any) -> None:

@@ -18,7 +18,7 @@ from kiosk.flow import CheckInFlow
 from kiosk.qt import style
 from kiosk.qt.admin import AdminDialog
 from kiosk.qt.runner import QtRunner
-from kiosk.qt.voice import Voice
+from kiosk.qt.signals import exec_until_signal
 from kiosk.qt.window import KioskWindow
 
 _log = logging.getLogger(__name__)
@@ -40,7 +40,6 @@ class KioskApp:
         config: KioskConfig,
         env: Mapping[str, str] = os.environ,
         *,
-        voice_engine: str = "",
         wall_clock: Callable[[], datetime] = lambda: datetime.now(VIETNAM_TIME),
     ) -> None:
         self.app = application()
@@ -61,9 +60,8 @@ class KioskApp:
             )
 
         self.flow = self.services.start(make_flow, self.runner)
-        self.voice = Voice(voice_engine, enabled=config.kiosk.voice)
         self.gate = PinGate(config.admin)
-        self.window = KioskWindow(self.flow, config, self.voice, on_admin=self.open_admin)
+        self.window = KioskWindow(self.flow, config, self.services.voice, on_admin=self.open_admin)
         self.app.installEventFilter(self.window)
 
     def open_admin(self) -> AdminDialog:
@@ -78,6 +76,10 @@ class KioskApp:
         else:
             self.window.resize(1280, 800)
             self.window.show()
+
+    def exec(self) -> int:
+        """Run the event loop until quit, SIGINT or SIGTERM (then 128 + the signal)."""
+        return exec_until_signal(self.app)
 
     def wait_until(self, condition: Callable[[], bool], timeout: float) -> bool:
         """Process Qt events until ``condition()`` holds; ``False`` after ``timeout`` s."""
