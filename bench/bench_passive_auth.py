@@ -33,7 +33,7 @@ from cardreader.verify.signature import parse_certificate
 from cardreader.verify.trust import TrustStore
 from simulators.pki import Algorithm, Pki
 
-BSI = Path(__file__).resolve().parents[2] / "shared" / "vectors" / "bsi-tr03105-5"
+BSI = Path(__file__).resolve().parents[1] / "tests" / "vectors" / "bsi-tr03105-5"
 
 
 def _best_ms(runs: int, *actions: Callable[[], object]) -> list[float]:

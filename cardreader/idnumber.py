@@ -1,4 +1,4 @@
-"""The 12-digit personal ID number (số định danh cá nhân), DOMAIN.md §2.
+"""The 12-digit personal ID number (số định danh cá nhân), docs/domain.md §2.
 
 3 digits of province code (001–096) + 1 digit for century and sex + 2 digits of birth
 year + 6 random digits. The CAN used for PACE is its last 6 digits.
@@ -35,12 +35,12 @@ class IdNumber:
 
     @property
     def can(self) -> str:
-        """The card access number: the last 6 digits (DOMAIN.md §2)."""
+        """The card access number: the last 6 digits (docs/domain.md §2)."""
         return self.value[-6:]
 
     @property
     def bac_document_number(self) -> str:
-        """The document number used by BAC: the last 9 digits (DOMAIN.md §2)."""
+        """The document number used by BAC: the last 9 digits (docs/domain.md §2)."""
         return self.value[-9:]
 
     def __repr__(self) -> str:

@@ -1,4 +1,4 @@
-"""The front QR code of the CCCD (DOMAIN.md §2): ``|``-separated UTF-8 text.
+"""The front QR code of the CCCD (docs/domain.md §2): ``|``-separated UTF-8 text.
 
 The 2021 layout is ``ID|old CMND|name|ddMMyyyy birth|sex|residence|ddMMyyyy issue``; other
 layouts are parsed tolerantly (extra fields kept). QR data is not signed: use it to find

@@ -1,4 +1,4 @@
-"""The reading facade: open the chip and read its files, all or nothing (DESIGN.md layers)."""
+"""The reading facade: open the chip, read its files, all or nothing (docs/architecture.md §3)."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ ones: :class:`cardreader.errors.CardError` for the card library, the adapter's o
 type for each hospital parser. Anything else is a finding.
 
 Seeds are valid samples: persona cards of every simulator profile, the BSI TR-03105-5 data
-set (/work/shared/vectors), the simulator's PKI, gateway and HIS answers. The hypothesis
+set (tests/vectors), the simulator's PKI, gateway and HIS answers. The hypothesis
 tests (tests/hardening/test_fuzz.py) mutate them; the atheris harness (fuzz/atheris_fuzz.py)
 uses them as its starting corpus.
 """
@@ -63,7 +63,7 @@ from simulators.issuance.card import (
 )
 from simulators.persona import make_persona, qr_payload
 
-BSI_DATASET = Path("/work/shared/vectors/bsi-tr03105-5")
+BSI_DATASET = Path(__file__).resolve().parents[1] / "tests" / "vectors" / "bsi-tr03105-5"
 SEEDS_PER_PROFILE = (7, 3)
 """Personas whose cards seed the card targets (every profile)."""
 SM_KEYS = (bytes(range(16)), bytes(range(16, 32)))

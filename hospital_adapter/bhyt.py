@@ -1,4 +1,4 @@
-"""BHYT (health insurance) card numbers and the paper card's QR code (DOMAIN.md §3)."""
+"""BHYT (health insurance) card numbers and the paper card's QR code (docs/domain.md §3)."""
 
 from __future__ import annotations
 
@@ -60,7 +60,7 @@ def _qr_date(value: str) -> date:
 
 @dataclass(frozen=True)
 class BhytQrData:
-    """What the paper BHYT card's QR code says (DOMAIN.md §3)."""
+    """What the paper BHYT card's QR code says (docs/domain.md §3)."""
 
     card_number: BhytNumber = field(repr=False)
     full_name: str = field(repr=False)

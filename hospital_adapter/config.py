@@ -1,7 +1,7 @@
 """Configuration: a TOML file for settings, environment variables for secrets.
 
 The gateway account and staff identity come from ``BHXH_USERNAME``, ``BHXH_PASSWORD``,
-``BHXH_STAFF_NAME`` and ``BHXH_STAFF_ID`` (DOMAIN.md §3: ``hoTenCb``/``cccdCb`` are
+``BHXH_STAFF_NAME`` and ``BHXH_STAFF_ID`` (docs/domain.md §3: ``hoTenCb``/``cccdCb`` are
 mandatory); the store key from ``CCCD_HOSPITAL_KEY`` or a key file. No credential is ever
 read from the TOML file, so the file can be committed and shared.
 """

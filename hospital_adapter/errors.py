@@ -1,6 +1,6 @@
 """The hospital adapter's exception hierarchy: one root, structured fields, no personal data.
 
-Messages never contain names, ID numbers or addresses (DOMAIN.md §4.6), so they can be
+Messages never contain names, ID numbers or addresses (docs/domain.md §4.6), so they can be
 logged and shown as they are.
 """
 
@@ -25,7 +25,7 @@ class InvalidInputError(HospitalAdapterError, ValueError):
 
 
 class BhytQrError(InvalidInputError):
-    """The paper BHYT card's QR payload cannot be parsed (DOMAIN.md §3)."""
+    """The paper BHYT card's QR payload cannot be parsed (docs/domain.md §3)."""
 
     def __init__(self, reason: str) -> None:
         super().__init__("BHYT QR code", reason)
@@ -60,7 +60,7 @@ class GatewayAuthError(GatewayError):
 
 
 class GatewayProtocolError(GatewayError):
-    """The gateway answered something that does not follow DOMAIN.md §3."""
+    """The gateway answered something that does not follow docs/domain.md §3."""
 
 
 class HisError(HospitalAdapterError):

@@ -1,7 +1,7 @@
 """The plain identity record the adapter takes, and checks on the 12-digit ID number.
 
 The adapter never sees a card object: the kiosk maps what the chip proved (DG13,
-DOMAIN.md §2) into a :class:`PatientIdentity`. Personal fields are left out of ``repr``
+docs/domain.md §2) into a :class:`PatientIdentity`. Personal fields are left out of ``repr``
 so that an identity logged by mistake leaks nothing.
 """
 
@@ -40,7 +40,7 @@ class Sex(enum.Enum):
 
 @dataclass(frozen=True, order=True)
 class BirthDate:
-    """A date of birth that may be known to the year only (DOMAIN.md §2, DG13 field 3)."""
+    """A date of birth that may be known to the year only (docs/domain.md §2, DG13 field 3)."""
 
     year: int
     month: int | None = None
@@ -63,7 +63,7 @@ class BirthDate:
 
     @classmethod
     def parse(cls, text: str) -> BirthDate:
-        """Parse ``dd/MM/yyyy`` or ``yyyy`` (the gateway's ``ngaySinh``, DOMAIN.md §3)."""
+        """Parse ``dd/MM/yyyy`` or ``yyyy`` (the gateway's ``ngaySinh``, docs/domain.md §3)."""
         text = text.strip()
         if m := _FULL_DATE_RE.fullmatch(text):
             return cls(int(m[3]), int(m[2]), int(m[1]))
@@ -89,7 +89,7 @@ class BirthDate:
 def check_id_number(
     id_number: str, *, birth_year: int | None = None, sex: Sex | None = None
 ) -> str:
-    """Check a 12-digit ID number's structure (DOMAIN.md §2, "The 12-digit ID number").
+    """Check a 12-digit ID number's structure (docs/domain.md §2, "The 12-digit ID number").
 
     3-digit province (001–096), one digit for century and sex (0/1 male/female 1900s,
     2/3 2000s, ...), two digits of the birth year, six digits. When ``birth_year`` or
@@ -120,7 +120,7 @@ def _check_text(name: str, value: str, limit: int, *, required: bool) -> None:
 
 @dataclass(frozen=True)
 class PatientIdentity:
-    """Who the patient is, as proved by the chip (DOMAIN.md §2, DG13).
+    """Who the patient is, as proved by the chip (docs/domain.md §2, DG13).
 
     ``bhyt_number`` is the 15-character BHYT card number when the patient showed the paper
     card; otherwise the gateway is asked by ID number.

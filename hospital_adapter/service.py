@@ -2,7 +2,7 @@
 
 Every call finishes within the caller's deadline. When the BHXH gateway is down, slow or
 unsure, the check-in still completes in degraded mode: the ticket says "BHYT to be verified
-at the counter" (DOMAIN.md §1: nothing may block or be lost when the network is down). When
+at the counter" (docs/domain.md §1: nothing may block or be lost when the network is down). When
 the HIS is down, the registration is queued in the outbox and delivered later. A patient
 who taps again (the kiosk crashed, or the answer was lost, before the ticket was shown)
 gets the check-in already made, not a second ticket and a second HIS visit.

@@ -1,4 +1,4 @@
-"""A check-in as the hospital sees it: the visit registered with the HIS (DOMAIN.md §4).
+"""A check-in as the hospital sees it: the visit registered with the HIS (docs/domain.md §4).
 
 :class:`VisitRequest` is what the kiosk chose; :class:`Visit` adds what the store assigned
 (check-in id, queue ticket, service date) and is what the outbox delivers and XML0 reports.
@@ -19,14 +19,14 @@ VIETNAM_TIME = timezone(timedelta(hours=7), "ICT")
 
 
 class VisitKind(enum.Enum):
-    """ "khám BHYT" (insured) or "khám dịch vụ" (self-pay), DOMAIN.md §4.3."""
+    """ "khám BHYT" (insured) or "khám dịch vụ" (self-pay), docs/domain.md §4.3."""
 
     INSURED = "insured"
     SELF_PAY = "self_pay"
 
 
 class Priority(enum.Enum):
-    """Priority classes of DOMAIN.md §4.3."""
+    """Priority classes of docs/domain.md §4.3."""
 
     NONE = "none"
     CHILD_UNDER_6 = "child_under_6"

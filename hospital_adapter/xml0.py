@@ -1,4 +1,4 @@
-"""The XML0 check-in record (Ministry of Health Decisions 130/4750/3176, DOMAIN.md §3).
+"""The XML0 check-in record (Ministry of Health Decisions 130/4750/3176, docs/domain.md §3).
 
 Built from a stored :class:`~hospital_adapter.visit.Visit` for HIS that forward it to
 BHXH. Dates are ``yyyyMMddHHmm`` (12 digits; an unknown birth day and month are ``0000``),

@@ -30,7 +30,7 @@ class Trust(enum.Enum):
 
 @dataclass(frozen=True)
 class ChipIdentity:
-    """Who the chip says the holder is (DG13 with the MRZ of DG1, DOMAIN.md §2)."""
+    """Who the chip says the holder is (DG13 with the MRZ of DG1, docs/domain.md §2)."""
 
     id_number: str = field(repr=False)
     full_name: str = field(repr=False)

@@ -59,7 +59,7 @@ class KioskSettings:
     hospital_name: str = "Bệnh viện Đa khoa"
     """Printed at the top of the ticket."""
     untrusted_card: Policy = Policy.ALLOW
-    """An unknown CSCA (UNTRUSTED verdict, DOMAIN.md §2 "Trust")."""
+    """An unknown CSCA (UNTRUSTED verdict, docs/domain.md §2 "Trust")."""
     expired_card: Policy = Policy.ALLOW
     """An ID card past its expiry date: the ID number stays valid, the card must be renewed."""
     ask_disability: bool = True
@@ -100,7 +100,7 @@ class CardSettings:
     csca: tuple[str, ...] = ()
     """CSCA certificate files or folders (PEM/DER), the trust anchors of passive authentication."""
     master_lists: tuple[str, ...] = ()
-    """ICAO CSCA master lists (e.g. the German or Dutch one, DOMAIN.md §2 "Trust")."""
+    """ICAO CSCA master lists (e.g. the German or Dutch one, docs/domain.md §2 "Trust")."""
     crls: tuple[str, ...] = ()
 
 

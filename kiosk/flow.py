@@ -1,6 +1,6 @@
 """The check-in flow: a plain-Python state machine, driven by events, testable without Qt.
 
-DOMAIN.md §1 and §4: idle → identify (the card's QR scanned, or the card placed and the
+docs/domain.md §1 and §4: idle → identify (the card's QR scanned, or the card placed and the
 last 6 digits of the ID number typed) → reading → identity (shown as soon as it is
 verified; the photo follows while BHYT is looked up) → choice (khám BHYT / khám dịch vụ,
 priority, department) → confirm → registering → ticket → idle. Every failure ends on a
@@ -231,7 +231,7 @@ def age_on(birth: BirthDate, day: date) -> int:
 
 
 def age_priority(age: int) -> Priority:
-    """The priority classes the chip already answers (DOMAIN.md §4.3)."""
+    """The priority classes the chip already answers (docs/domain.md §4.3)."""
     if age < CHILD_AGE:
         return Priority.CHILD_UNDER_6
     if age >= ELDERLY_AGE:
@@ -344,7 +344,7 @@ class CheckInFlow:
             self._show(replace(self._view, countdown=None))
 
     def qr_scanned(self, text: str) -> None:
-        """The scanner read a code (the CCCD's front QR, DOMAIN.md §2)."""
+        """The scanner read a code (the CCCD's front QR, docs/domain.md §2)."""
         if self.step not in (Step.IDLE, Step.PLACE_CARD, Step.ENTER_DIGITS, Step.PROBLEM):
             return
         self.touch()

@@ -1,6 +1,6 @@
 """Every word the kiosk shows or says, in Vietnamese (default) and English.
 
-Short sentences, one instruction each, no jargon: many patients are elderly (DOMAIN.md §1).
+Short sentences, one instruction each, no jargon: many patients are elderly (docs/domain.md §1).
 A key missing in one language or with different ``{placeholders}`` fails the tests.
 """
 

@@ -1,4 +1,4 @@
-"""The queue ticket: what is printed and shown, and nothing personal (DOMAIN.md §4.5)."""
+"""The queue ticket: what is printed and shown, and nothing personal (docs/domain.md §4.5)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Realistic, fictional Vietnamese people for virtual cards, deterministic from a seed.
 
-The ID number's province, century/sex and year digits agree with the person (DOMAIN.md §2);
+The ID number's province, century/sex and year digits agree with the person (docs/domain.md §2);
 birth, issue and expiry dates follow the age rules; names carry diacritics and an ASCII
 form for the MRZ. This module models the card issuer, independently of the reader.
 """
@@ -146,7 +146,7 @@ def _birthday(born: date, age: int) -> date:
 
 
 def card_expiry(born: date, issued: date, kind: CardKind) -> date | None:
-    """Expiry by the issuer's age rules (DOMAIN.md §2): next milestone, 2-year grace."""
+    """Expiry by the issuer's age rules (docs/domain.md §2): next milestone, 2-year grace."""
     milestones = (25, 40, 60) if kind is CardKind.CCCD_2021 else (14, 25, 40, 60)
     for milestone in milestones:
         if issued < _birthday(born, milestone - 2):
@@ -254,7 +254,7 @@ def make_persona(seed: int) -> Persona:
 
 
 def qr_payload(persona: Persona) -> str:
-    """The front QR text of the 2021 card (DOMAIN.md §2)."""
+    """The front QR text of the 2021 card (docs/domain.md §2)."""
     fields = (
         persona.id_number,
         persona.old_id_number or "",

@@ -1,7 +1,7 @@
 """The card side of vsmartcard's vpcd wire protocol: a Python card behind a real pcscd.
 
 The vpcd driver inside pcscd listens on one TCP port per slot; the virtual card connects
-to it, and pyscard then sees an ordinary reader with a card in it (PCSC-NOTES.md).
+to it, and pyscard then sees an ordinary reader with a card in it (docs/pcsc.md).
 
 Every message, both ways, is a frame: a 2-byte big-endian length N, then N bytes.
 From vpcd, N = 1 is a control code (:class:`ControlCode`); N >= 2 is a command APDU,

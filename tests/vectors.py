@@ -1,4 +1,4 @@
-"""Access to the external test material in ../shared/vectors (DOMAIN.md §5)."""
+"""Access to the test vectors in tests/vectors (sources and terms: tests/vectors/README.md)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-VECTORS_DIR = Path(__file__).resolve().parents[2] / "shared" / "vectors"
+VECTORS_DIR = Path(__file__).resolve().parent / "vectors"
 BSI_DATASET = VECTORS_DIR / "bsi-tr03105-5"
 
 

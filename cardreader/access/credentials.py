@@ -2,7 +2,7 @@
 
 From a 12-digit ID number the CAN is its last 6 digits and the BAC document number its last
 9 digits; the expiry date needed by BAC is derived from birth and issue dates by the age
-rules of DOMAIN.md §2 (cards change at the 25th, 40th and 60th birthday, the 2024 law adds
+rules of docs/domain.md §2 (cards change at the 25th, 40th and 60th birthday, the 2024 law adds
 the 14th; issued within 2 years before a milestone → valid to the next; at 58 or older →
 no expiry). Every plausible candidate is kept, most likely first.
 """

@@ -1,4 +1,4 @@
-"""File identifiers of the eMRTD application (ICAO 9303-10 §4.6, DOMAIN.md §2)."""
+"""File identifiers of the eMRTD application (ICAO 9303-10 §4.6, docs/domain.md §2)."""
 
 from __future__ import annotations
 
@@ -46,4 +46,4 @@ class Ef(enum.Enum):
 
 
 CCCD_FILES = (Ef.COM, Ef.DG1, Ef.DG13, Ef.DG14, Ef.DG15, Ef.SOD, Ef.DG2)
-"""What a CCCD read fetches, identity first and the large DG2 photo last (DOMAIN.md §2)."""
+"""What a CCCD read fetches, identity first and the large DG2 photo last (docs/domain.md §2)."""

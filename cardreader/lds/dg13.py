@@ -1,4 +1,4 @@
-"""DG13 of the Vietnamese CCCD: personal data keyed by field number (DOMAIN.md §2).
+"""DG13 of the Vietnamese CCCD: personal data keyed by field number (docs/domain.md §2).
 
 ``6D { SEQUENCE { INTEGER version, OBJECT IDENTIFIER, SET { SEQUENCE { INTEGER n, value }
 ... } } }``. The layout is known from one good source only, so the parser is tolerant:
@@ -32,7 +32,7 @@ _MAX_INTEGER_BYTES = 4
 
 
 class Dg13Field(enum.IntEnum):
-    """Field numbers of the CCCD's DG13 (DOMAIN.md §2, [likely])."""
+    """Field numbers of the CCCD's DG13 (docs/domain.md §2, [likely])."""
 
     ID_NUMBER = 1
     FULL_NAME = 2
@@ -226,7 +226,7 @@ def _entries(container: list[tlv.Tlv]) -> dict[int, bytes]:
 
 
 def parse_dg13(data: bytes) -> Dg13:
-    """Parse the CCCD's DG13 (DOMAIN.md §2) by field number."""
+    """Parse the CCCD's DG13 (docs/domain.md §2) by field number."""
     body = unwrap(data, LdsTag.DG13).children()
     if len(body) != 1 or body[0].tag != Asn1Tag.SEQUENCE:
         raise ParseError("DG13 must hold one SEQUENCE")

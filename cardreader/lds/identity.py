@@ -1,4 +1,4 @@
-"""The citizen's identity merged from DG13, DG1 (MRZ) and the 12-digit ID number (DOMAIN.md §2).
+"""The citizen's identity merged from DG13, DG1 and the 12-digit ID number (docs/domain.md §2).
 
 Every field says where it came from. The chip comes first: DG13 (names with diacritics,
 full dates), then DG1 (the ASCII MRZ), then what the ID number's digits encode; the
@@ -87,7 +87,7 @@ def _first(*candidates: tuple[T | None, Source]) -> Sourced[T] | None:
 
 
 def _mrz_id_number(mrz: Mrz | None) -> str | None:
-    """The 12-digit ID number the CCCD's TD1 carries in optional data 1 (DOMAIN.md §2)."""
+    """The 12-digit ID number the CCCD's TD1 carries in optional data 1 (docs/domain.md §2)."""
     if mrz is None or mrz.format is not MrzFormat.TD1:
         return None
     candidate = mrz.optional_data_1[:ID_LENGTH]

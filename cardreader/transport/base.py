@@ -1,4 +1,4 @@
-"""The transport port: the one interface every card link implements (DESIGN.md layers)."""
+"""The transport port: the one interface every card link implements (docs/architecture.md §3)."""
 
 from __future__ import annotations
 

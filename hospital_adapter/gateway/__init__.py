@@ -1,4 +1,4 @@
-"""The BHXH gateway: typed lookups of BHYT coverage (DOMAIN.md §3)."""
+"""The BHXH gateway: typed lookups of BHYT coverage (docs/domain.md §3)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""HTTP client of the BHXH gateway (DOMAIN.md §3): token, lookup, retries, breaker, cache.
+"""HTTP client of the BHXH gateway (docs/domain.md §3): token, lookup, retries, breaker, cache.
 
 The only module that imports httpx for the gateway. Synchronous on purpose: the kiosk calls
 it from a worker thread, and a deadline bounds every call.
@@ -60,7 +60,7 @@ GATEWAY = HttpPeer(
 
 class RedactGatewaySecrets(logging.Filter):
     """Masks the lookup URL's ``token``, ``id_token`` and ``password`` (an MD5 the gateway
-    takes as the password itself, DOMAIN.md §3) in httpx's "HTTP Request" log lines."""
+    takes as the password itself, docs/domain.md §3) in httpx's "HTTP Request" log lines."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple):

@@ -1,6 +1,6 @@
 """The BHXH gateway's result codes (``maKetQua``) and what the kiosk does with each.
 
-DOMAIN.md §3, "Result codes". Every code maps to exactly one :class:`Decision`; an unknown
+docs/domain.md §3, "Result codes". Every code maps to exactly one :class:`Decision`; an unknown
 code sends the patient to the counter rather than guessing.
 """
 
@@ -25,7 +25,7 @@ class Decision(enum.Enum):
 
 
 class ResultCode(enum.Enum):
-    """``maKetQua`` values of ``KQNhanLichSuKCB2024`` (DOMAIN.md §3)."""
+    """``maKetQua`` values of ``KQNhanLichSuKCB2024`` (docs/domain.md §3)."""
 
     VALID = "000"
     MILITARY_CARD = "001"

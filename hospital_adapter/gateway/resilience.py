@@ -1,6 +1,6 @@
 """Retries with backoff and jitter, a circuit breaker and a short-lived cache.
 
-The gateway is slow and flaky at peak hours (DOMAIN.md §3: calls up to 60 s, rate-limited
+The gateway is slow and flaky at peak hours (docs/domain.md §3: calls up to 60 s, rate-limited
 accounts); these keep a kiosk answering instead of piling up requests on a dead link.
 """
 

@@ -1,4 +1,4 @@
-"""Wire formats of the BHXH gateway (DOMAIN.md §3): pure request builders, bounded parsers.
+"""Wire formats of the BHXH gateway (docs/domain.md §3): pure request builders, bounded parsers.
 
 ``POST /api/token/take`` (form ``username``, ``password`` = MD5 hex) answers
 ``{maKetQua: "200", APIKey: {...}}``; ``POST /api/egw/KQNhanLichSuKCB2024`` takes the token
@@ -32,7 +32,7 @@ MAX_FIELD_LENGTH = 1000
 
 
 def password_md5(password: str) -> str:
-    """The gateway wants the account password as lowercase MD5 hex (DOMAIN.md §3)."""
+    """The gateway wants the account password as lowercase MD5 hex (docs/domain.md §3)."""
     return hashlib.md5(password.encode("utf-8"), usedforsecurity=False).hexdigest()
 
 

@@ -1,4 +1,4 @@
-"""Registering visits with the hospital information system (DOMAIN.md §4.4)."""
+"""Registering visits with the hospital information system (docs/domain.md §4.4)."""
 
 from __future__ import annotations
 

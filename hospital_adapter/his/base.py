@@ -1,4 +1,4 @@
-"""The HIS port: one interface, HL7 v2.5 MLLP and FHIR R4 implementations (DOMAIN.md §4.4).
+"""The HIS port: one interface, HL7 v2.5 MLLP and FHIR R4 implementations (docs/domain.md §4.4).
 
 A registrar must be idempotent on :attr:`Visit.message_id`: the outbox may send the same
 visit twice (a lost ACK, a crashed worker), and the HIS must register it once.

@@ -1,7 +1,7 @@
 """HL7 v2.5 ADT^A04 (register a patient, chapter 3.3.4) and its acknowledgement (chapter 2).
 
 Message: MSH, EVN, PID, PV1 and IN1 in the insurance group (ADT_A01 structure, chapter
-3.3.1), UTF-8 with MSH-18 ``UNICODE UTF-8`` (DOMAIN.md §4.4). MSH-10 is the visit's
+3.3.1), UTF-8 with MSH-18 ``UNICODE UTF-8`` (docs/domain.md §4.4). MSH-10 is the visit's
 idempotency key. Text is escaped per chapter 2.7.4; the ACK is parsed with python-hl7,
 bounded, and mapped to :class:`AckCode`.
 """

@@ -5,7 +5,7 @@ canonical JSON; editing, deleting or reordering an entry breaks every later link
 the *newest* entries leaves a shorter chain that is still valid, so a checkpoint (the
 entry count and the newest hash, under its own keyed MAC) is updated in the same
 transaction as each append, and verification compares the chain with it. Entries hold a
-pseudonym (keyed HMAC of the ID number), never personal data (DOMAIN.md §4.6).
+pseudonym (keyed HMAC of the ID number), never personal data (docs/domain.md §4.6).
 
 What the checkpoint cannot catch: someone who saved an old checkpoint row and puts it back
 together with the entries up to it (a rollback of the whole file is the same). Against

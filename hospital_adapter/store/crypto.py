@@ -1,5 +1,5 @@
 """Keys of the store: AES-GCM for personal fields, keyed HMAC for pseudonyms and the
-audit chain (DOMAIN.md §4.6: keep a keyed hash, never the ID number, in logs).
+audit chain (docs/domain.md §4.6: keep a keyed hash, never the ID number, in logs).
 
 Four keys are derived from one 32-byte master key with HKDF-SHA256 (RFC 5869), so a
 leaked pseudonym key does not decrypt anything.

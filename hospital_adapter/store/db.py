@@ -1,4 +1,4 @@
-"""The embedded store: SQLite in WAL mode through sqlite-utils (DESIGN.md, "Storage").
+"""The embedded store: SQLite in WAL mode through sqlite-utils (docs/architecture.md, "Storage").
 
 One check-in is one ``BEGIN IMMEDIATE`` transaction: the department's ticket counter, the
 check-in row, its outbox message and its audit entry are committed together or not at all,

@@ -2,7 +2,7 @@
 
 Only what a raster ticket needs: initialise, print a raster bit image (``GS v 0``), feed and
 cut, and the real-time status request (``DLE EOT``). Vietnamese text is printed as an image
-because printer code pages for Vietnamese are unreliable (DOMAIN.md §4.5).
+because printer code pages for Vietnamese are unreliable (docs/domain.md §4.5).
 """
 
 from __future__ import annotations

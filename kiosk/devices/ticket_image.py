@@ -3,7 +3,7 @@
 The only kiosk module that imports Pillow. Layout for an 80 mm (576-dot) or 58 mm
 (384-dot) roll: hospital name, the big queue number, department and room, visit kind, a
 "go to counter N" box when BHYT must be verified, the time, and a QR with the check-in id.
-No name and no ID number (DOMAIN.md §4.5).
+No name and no ID number (docs/domain.md §4.5).
 """
 
 from __future__ import annotations

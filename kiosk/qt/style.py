@@ -1,4 +1,4 @@
-"""Look and feel: large type, high contrast, big touch targets (DOMAIN.md §1).
+"""Look and feel: large type, high contrast, big touch targets (docs/domain.md §1).
 
 Colours meet WCAG 2.1 AAA contrast (7:1) for text: blue #0B4F9C and near-black #111827 on
 white, white on blue. Sizes are in pixels for a 1280×800 screen and scale with its height.

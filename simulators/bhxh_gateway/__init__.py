@@ -1,4 +1,4 @@
-"""A simulated BHXH gateway (DOMAIN.md §3) for tests and demos.
+"""A simulated BHXH gateway (docs/domain.md §3) for tests and demos.
 
 Run it with ``python -m simulators.bhxh_gateway``.
 """

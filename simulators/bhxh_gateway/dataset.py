@@ -3,7 +3,7 @@
 Built from plain ``(id_number, full_name, date_of_birth, sex)`` persons:
 :meth:`Dataset.for_personas` links the card simulator's personas in (each persona gets a
 scenario from its seed, see :data:`PERSONA_SCENARIOS`), and :func:`generate_people` makes
-stand-alone deterministic ones whose ID numbers follow DOMAIN.md §2 (province, century/sex
+stand-alone deterministic ones whose ID numbers follow docs/domain.md §2 (province, century/sex
 digit, birth year).
 """
 

@@ -1,7 +1,7 @@
 """A sample CCCD chip for demos and end-to-end tests until full personas exist.
 
 A fictional person; EF.CardAccess as on 2021 cards (PACE-GM, AES-128, brainpoolP256r1;
-DOMAIN.md §2); a TD1 MRZ laid out as on the CCCD; DG2 of card-like size.
+docs/domain.md §2); a TD1 MRZ laid out as on the CCCD; DG2 of card-like size.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ class SampleCard:
         return "".join(f"{f}{check_digit(f)}" for f in (doc, dob, doe))
 
     def td1(self) -> str:
-        """The three MRZ lines (ICAO 9303-5 §4.2, CCCD layout of DOMAIN.md §2)."""
+        """The three MRZ lines (ICAO 9303-5 §4.2, CCCD layout of docs/domain.md §2)."""
         doc = self.document_number
         line1 = f"IDVNM{doc}{check_digit(doc)}{self.id_number}<<{check_digit(self.id_number)}"
         dob = f"{self.date_of_birth}{check_digit(self.date_of_birth)}"

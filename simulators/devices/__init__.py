@@ -1,6 +1,6 @@
 """Simulated serial devices on pseudo-terminals: a QR scanner and an ESC/POS printer.
 
-The kiosk opens them with pyserial like real USB-CDC devices (DESIGN.md "Real components").
+The kiosk opens them with pyserial like real USB-CDC devices (docs/architecture.md §5).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Issue a virtual card: a persona's data groups, chip keys and a signed EF.SOD, per profile.
 
-Profiles (issue #4): the 2021 CCCD (EF.CardAccess as in DOMAIN.md §2: TA, CA ECDH
+Profiles (issue #4): the 2021 CCCD (EF.CardAccess as in docs/domain.md §2: TA, CA ECDH
 AES-128, PACE ECDH-GM AES-128 on brainpoolP256r1; BAC; CA; AA with RSA), the 2024 "thẻ căn
 cước" (two PACEInfos, GM and CAM, so MSE names the parameters; AA with ECDSA), and a
 generic passport (TD3 MRZ, BAC only, CA with DH and 3DES, AA with RSA/SHA-256).

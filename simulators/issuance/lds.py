@@ -1,7 +1,7 @@
-"""Data groups as an issuer writes them: EF.COM, DG1 (TD1 MRZ), DG2, DG13 (DOMAIN.md §2).
+"""Data groups as an issuer writes them: EF.COM, DG1 (TD1 MRZ), DG2, DG13 (docs/domain.md §2).
 
 Encodings follow ICAO 9303-10 §4.6-4.7 and ISO/IEC 19794-5:2005; DG13 follows the
-Vietnamese layout of DOMAIN.md §2. Written independently of the reader's parsers.
+Vietnamese layout of docs/domain.md §2. Written independently of the reader's parsers.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ DG13_OID = "2.16.704.1.0.1"
 """Object identifier written in the simulated DG13 (the real one is not public)."""
 NO_EXPIRY_TEXT = "Không thời hạn"
 NO_EXPIRY_MRZ = "991231"
-"""MRZ expiry written for cards without expiry (the real value is unknown, DOMAIN.md §2)."""
+"""MRZ expiry written for cards without expiry (the real value is unknown, docs/domain.md §2)."""
 
 
 class Asn1(enum.IntEnum):
@@ -58,7 +58,7 @@ def ef_com(tags: Iterable[int]) -> bytes:
 
 
 def td1_mrz(persona: Persona) -> str:
-    """The CCCD's TD1 MRZ (DOMAIN.md §2): doc = last 9 ID digits, the ID in optional data."""
+    """The CCCD's TD1 MRZ (docs/domain.md §2): doc = last 9 ID digits, the ID in optional data."""
     doc = persona.id_number[-9:]
     line1 = f"IDVNM{doc}{check_digit(doc)}{persona.id_number}<<{check_digit(persona.id_number)}"
     dob = persona.date_of_birth.strftime("%y%m%d")

@@ -1,6 +1,6 @@
 """Shared material of the hardening tests: persona 7's cards, credentials, trust, a guard.
 
-Persona 7's 2021 CCCD is the reference card (DOMAIN.md §2). The BAC case is the same card
+Persona 7's 2021 CCCD is the reference card (docs/domain.md §2). The BAC case is the same card
 issued without PACE (fault ``no-pace``), so BAC is the access control, not a downgrade.
 """
 

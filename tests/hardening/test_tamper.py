@@ -9,7 +9,7 @@ changed once (XOR 01) and the files are verified offline with
 - A changed EF.SOD is INVALID, or UNTRUSTED only where the change makes it look like a
   genuine document this reader cannot check (:data:`UNDECIDABLE`: a signature algorithm
   it does not know, a Document Signer certificate it cannot find, a CSCA not in its trust
-  store; DOMAIN.md "Trust": unknown is never reported as forged).
+  store; docs/domain.md "Trust": unknown is never reported as forged).
 
 The counts are printed per file, with how many changes its own parser refuses (the
 reading layer refuses a card whose DG1 or DG13 does not parse, with ParseError). A sample

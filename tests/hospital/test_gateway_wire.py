@@ -1,4 +1,4 @@
-"""Gateway codes, decisions and the bounded JSON parsers (DOMAIN.md §3)."""
+"""Gateway codes, decisions and the bounded JSON parsers (docs/domain.md §3)."""
 
 from __future__ import annotations
 

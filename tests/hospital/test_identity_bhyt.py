@@ -1,4 +1,4 @@
-"""The identity record, ID number structure (DOMAIN.md §2), BHYT numbers and QR (§3)."""
+"""The identity record, ID number structure (docs/domain.md §2), BHYT numbers and QR (§3)."""
 
 from __future__ import annotations
 

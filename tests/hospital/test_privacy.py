@@ -1,4 +1,4 @@
-"""No personal data in the logs or in the SQLite files (DOMAIN.md §4.6, DESIGN.md "Logging").
+"""No personal data in logs or in the SQLite files (docs/domain.md §4.6, docs/architecture.md §4).
 
 Lookups and check-ins of the card simulator's personas through both registrars, with the
 usual failures (gateway down, garbled, refusing tokens; HIS down, AE, 422, lost answers),

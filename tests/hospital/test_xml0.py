@@ -1,4 +1,4 @@
-"""XML0 check-in record (DOMAIN.md §3)."""
+"""XML0 check-in record (docs/domain.md §3)."""
 
 from __future__ import annotations
 

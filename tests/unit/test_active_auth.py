@@ -1,7 +1,7 @@
 """Active Authentication: cardreader.access.active_auth against the chip simulator, and the
 signature verification of cardreader.crypto.active_auth on its own.
 
-The BSI TR-03105-5 reference data set (../shared/vectors/bsi-tr03105-5) gives the RSA-1024
+The BSI TR-03105-5 reference data set (tests/vectors/bsi-tr03105-5) gives the RSA-1024
 key of its DG15 with the private key DG15_sk.pkcs8; other RSA and EC keys are generated
 here. Signatures come from the chip simulator's own ISO/IEC 9796-2 encoder and from
 ``cryptography``'s ECDSA.

@@ -1,6 +1,6 @@
 """Chip Authentication end to end: cardreader.access.chip_auth against the chip simulator.
 
-The BSI TR-03105-5 reference data set (../shared/vectors/bsi-tr03105-5) drives the main
+The BSI TR-03105-5 reference data set (tests/vectors/bsi-tr03105-5) drives the main
 case: its DG14 key (explicit brainpoolP224r1, id-CA-ECDH-3DES-CBC-CBC) with the private
 key of DG14_sk.pkcs8 inside a simulated chip opened by BAC with the MRZ of its DG1. The
 other cases use keys generated here for ECDH and DH and every CA cipher.
@@ -337,7 +337,7 @@ def test_clone_fails_for_every_key_agreement(kind: str) -> None:
 
 
 def test_chip_authentication_after_pace_on_a_cccd_like_chip() -> None:
-    """PACE-GM with the CAN, then CA with AES-128 on brainpoolP256r1 (DOMAIN.md §2)."""
+    """PACE-GM with the CAN, then CA with AES-128 on brainpoolP256r1 (docs/domain.md §2)."""
     key = ChipAuthenticationKey.generate(curve(Std.BRAINPOOL_P256R1))
     files = sample_files(CARD)
     files[0x010E] = dg14(

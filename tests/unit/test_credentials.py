@@ -1,4 +1,4 @@
-"""ID number, front QR and access credentials (DOMAIN.md §2)."""
+"""ID number, front QR and access credentials (docs/domain.md §2)."""
 
 from __future__ import annotations
 

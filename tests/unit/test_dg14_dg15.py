@@ -1,6 +1,6 @@
 """DG14 SecurityInfos and DG15 public keys (ICAO 9303-10 §4.7.14-15, 9303-11 §9.2).
 
-Vectors: the BSI TR-03105-5 reference data set (../shared/vectors/bsi-tr03105-5), whose
+Vectors: the BSI TR-03105-5 reference data set (tests/vectors/bsi-tr03105-5), whose
 DG14 holds an id-PK-ECDH key with explicit brainpoolP224r1 parameters and DG15 an RSA-1024
 key; the folder also holds both keys as separate SubjectPublicKeyInfo files. Other keys
 are generated here and encoded by ``cryptography`` or asn1crypto, independently of the

@@ -1,4 +1,4 @@
-"""The merged citizen identity: sources per field and cross-check findings (DOMAIN.md §2).
+"""The merged citizen identity: sources per field and cross-check findings (docs/domain.md §2).
 
 The MRZ is the CCCD TD1 layout as the card simulator lays it out (SampleCard: ID
 079185012345, born 15/03/1985, female, NGUYEN THI HOA); DG13 and the QR code are built

@@ -1,6 +1,6 @@
 """EF.COM (ICAO 9303-10 §4.6.1) and the LDS tag table.
 
-The BSI TR-03105-5 reference data set's EF.COM (../shared/vectors/bsi-tr03105-5/EF_COM.bin)
+The BSI TR-03105-5 reference data set's EF.COM (tests/vectors/bsi-tr03105-5/EF_COM.bin)
 lists DG1, DG2, DG3, DG4 and DG14 under LDS 1.7, Unicode 4.0.0.
 """
 

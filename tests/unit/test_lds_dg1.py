@@ -1,7 +1,7 @@
 """DG1 (ICAO 9303-10 §4.7.1): the MRZ in ``61 { 5F1F }``.
 
-Vectors: the BSI TR-03105-5 specimen passport (../shared/vectors/bsi-tr03105-5/Datagroup1.bin,
-TD3) and the CCCD TD1 layout of DOMAIN.md §2 as the card simulator lays it out.
+Vectors: the BSI TR-03105-5 specimen passport (tests/vectors/bsi-tr03105-5/Datagroup1.bin,
+TD3) and the CCCD TD1 layout of docs/domain.md §2 as the card simulator lays it out.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
-"""DG13 of the CCCD (DOMAIN.md §2), built here by DER-encoding with tlv.encode.
+"""DG13 of the CCCD (docs/domain.md §2), built here by DER-encoding with tlv.encode.
 
 ``6D { SEQUENCE { INTEGER version, OID, SET { SEQUENCE { INTEGER n, value } ... } } }``.
-No real card's DG13 is public, so the inputs follow the [likely] layout of DOMAIN.md and
+No real card's DG13 is public, so the inputs follow the [likely] layout of docs/domain.md and
 vary what the parser must tolerate: order, long-form lengths, absent and unknown fields,
 other string types, decomposed Unicode.
 """

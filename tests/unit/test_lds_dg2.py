@@ -1,6 +1,6 @@
 """DG2 (ICAO 9303-10 §4.7.2): biometric templates, ISO/IEC 19794-5 and 39794-5 face records.
 
-Vector: the BSI TR-03105-5 specimen (../shared/vectors/bsi-tr03105-5/Datagroup2.bin), an
+Vector: the BSI TR-03105-5 specimen (tests/vectors/bsi-tr03105-5/Datagroup2.bin), an
 ISO/IEC 19794-5:2005 record holding a JPEG 2000 face; its record header declares 337 × 449
 pixels while the JP2 codestream is 413 × 531. The 39794-5 inputs are DER-encoded here after
 the ASN.1 of ISO/IEC 39794-5 (FaceImageDataBlock → RepresentationBlock →

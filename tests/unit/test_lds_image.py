@@ -1,6 +1,6 @@
 """Decoding DG2 faces (JPEG and JPEG 2000) to PNG for the kiosk.
 
-Vector: the BSI TR-03105-5 specimen face (../shared/vectors/bsi-tr03105-5/Datagroup2.bin),
+Vector: the BSI TR-03105-5 specimen face (tests/vectors/bsi-tr03105-5/Datagroup2.bin),
 a JPEG 2000 (JP2) image of 413 × 531 pixels. JPEG and raw JPEG 2000 codestreams are made
 here with Pillow's encoders.
 """

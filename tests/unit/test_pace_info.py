@@ -1,6 +1,6 @@
 """EF.CardAccess parsing and PACE protocol selection (ICAO 9303-11 §9.2).
 
-The CCCD's EF.CardAccess (DOMAIN.md §2) is built here by DER-encoding its three
+The CCCD's EF.CardAccess (docs/domain.md §2) is built here by DER-encoding its three
 SecurityInfos: TerminalAuthenticationInfo, ChipAuthenticationInfo
 (id-CA-ECDH-AES-CBC-CMAC-128) and PACEInfo (id-PACE-ECDH-GM-AES-CBC-CMAC-128, version 2,
 brainpoolP256r1).

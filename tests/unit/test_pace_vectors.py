@@ -1,7 +1,7 @@
 """PACE known-answer tests from ICAO 9303-11: Appendix G.1 (ECDH-GM), G.2 (DH-GM),
 H.1 (ECDH-IM) and I (CAM).
 
-G.1 and H.1 values come from ``shared/vectors/icao9303-part11.json``; G.2 and I, which
+G.1 and H.1 values come from ``tests/vectors/icao9303-part11.json``; G.2 and I, which
 the JSON lacks, are quoted from the appendices inline below. The worked examples also fix
 the chip's ephemeral private key (``107CF586…``; G.1 and H.1) and, for H.1, the
 terminal's (``A73FB703…``), which the JSON does not list; they are pinned here and proven

@@ -1,6 +1,6 @@
 """Passive authentication: the BSI reference document and SODs of freshly generated PKIs.
 
-The BSI TR-03105-5 data set (../shared/vectors/bsi-tr03105-5) has a DS certificate valid
+The BSI TR-03105-5 data set (tests/vectors/bsi-tr03105-5) has a DS certificate valid
 2013-12-16 to 2014-12-11 and no CSCA; the other documents are signed in the test by a
 CSCA → DS chain of simulators.pki for every signature algorithm the issue names.
 """

@@ -1,6 +1,6 @@
 """EF.SOD parsing: the BSI TR-03105-5 reference SOD, SODs of the test PKI, malformed input.
 
-The reference values come from ../shared/vectors/bsi-tr03105-5 (BSI TR-03105 Part 5
+The reference values come from tests/vectors/bsi-tr03105-5 (BSI TR-03105 Part 5
 ReferenceDataSet); the DG hashes are checked against SHA-256 of the data group files there.
 """
 

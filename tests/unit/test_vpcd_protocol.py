@@ -1,6 +1,6 @@
 """vpcd wire protocol: framing over a socketpair, and the slot against a scripted vpcd.
 
-The scripted vpcd behaves like vsmartcard's driver (PCSC-NOTES.md): it listens, the card
+The scripted vpcd behaves like vsmartcard's driver (docs/pcsc.md): it listens, the card
 connects, and it writes the 2-byte length and the body in two separate writes.
 """
 
