@@ -5,7 +5,7 @@ checks it). It talks to pyscard's thin ``smartcard.scard`` layer, which returns 
 PC/SC result codes, and turns those codes into :mod:`cardreader.errors` exceptions in one
 table (:func:`error_for`).
 
-Two pyscard traps are handled here (PCSC-NOTES.md):
+Two pyscard traps are handled here (docs/pcsc.md):
 
 - ``SCardTransmit`` has no timeout: a stalled card blocks forever. Every call on a
   card handle runs on the connection's own worker thread and the caller waits with a
@@ -309,6 +309,7 @@ class PcscTransport:
         self._worker = worker
         self._closed = False
         self._stuck = False
+        self._answered = False
         self._failure: TransportError | None = None
 
     @classmethod
@@ -417,16 +418,17 @@ class PcscTransport:
         code = _code(hresult)
         if code != PcscResult.SUCCESS:
             error = error_for(code, "sending a command", reader=self.reader, in_session=True)
-            raise self._fail(error) if isinstance(error, CardRemovedError) else error
+            raise self._gone(error) if isinstance(error, CardRemovedError) else error
         data = bytes(response)
         if len(data) < 2:
             # pcsc-lite reports a card that vanished mid-command as success, no bytes.
-            raise self._fail(
+            raise self._gone(
                 CardRemovedError(
                     f"the card in reader {self.reader!r} stopped answering in the middle of "
                     "a command (no response bytes); it was probably removed"
                 )
             )
+        self._answered = True
         if _log.isEnabledFor(TRAFFIC):
             _log.log(TRAFFIC, "%s < %s", self.reader, data.hex())
         return data
@@ -480,6 +482,19 @@ class PcscTransport:
             raise type(self._failure)(
                 f"this connection failed earlier and cannot be used again: {self._failure}"
             )
+
+    def _gone(self, error: CardRemovedError) -> TransportError:
+        """End the session: the card left. Before it answered anything it was never there
+        for this session: pcscd notices a removal only at its next poll (every 400 ms with
+        vpcd, docs/pcsc.md) and until then connects to a card that is already gone."""
+        if self._answered:
+            return self._fail(error)
+        absent = NoCardError(
+            f"there is no card in reader {self.reader!r} (it left before answering the first "
+            "command); insert the card"
+        )
+        absent.__cause__ = error
+        return self._fail(absent)
 
     def _fail(self, error: TransportError) -> TransportError:
         self._failure = error

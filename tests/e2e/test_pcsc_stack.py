@@ -103,7 +103,10 @@ def test_new_connection_works_after_reinsertion(
 ) -> None:
     slot.insert(card, remove_at_apdu=1)
     assert waiter.wait_for_card(reader, PRESENCE_TIMEOUT) is not None
-    with PcscTransport.connect(reader) as transport, pytest.raises(CardRemovedError):
+    with (
+        PcscTransport.connect(reader) as transport,
+        pytest.raises(NoCardError, match="left before answering the first command"),
+    ):
         transport.transmit(SELECT_MF)
     assert waiter.wait_for_removal(reader, PRESENCE_TIMEOUT)
     with pytest.raises(NoCardError, match="no card"):
@@ -115,6 +118,22 @@ def test_new_connection_works_after_reinsertion(
     with PcscTransport.connect(reader) as transport:
         assert transport.transmit(READ_16) == card.content[:16] + SW_OK
     assert card.resets > resets_before  # powered on again: session state cleared
+
+
+def test_card_gone_before_pcscd_noticed_is_no_card(
+    slot: VirtualReaderSlot, card: FileCard, reader: str, waiter: CardWaiter
+) -> None:
+    """pcscd sees a removal only at its next poll; a session opened before that finds no
+    card, which is not a card pulled out of a read (docs/pcsc.md)."""
+    slot.insert(card)
+    assert waiter.wait_for_card(reader, PRESENCE_TIMEOUT) is not None
+    slot.remove()
+    with (
+        pytest.raises(NoCardError, match="insert the card"),  # from connect or the first send
+        PcscTransport.connect(reader) as transport,
+    ):
+        transport.transmit(SELECT_MF)
+    assert waiter.wait_for_removal(reader, PRESENCE_TIMEOUT)
 
 
 def test_wait_for_card_and_removal_see_insert_and_remove(

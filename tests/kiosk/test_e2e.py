@@ -18,6 +18,7 @@ from kiosk.qt.screens import IdentityScreen
 from simulators.faults import FaultSpec
 from simulators.hospital import SimulatedHospital, patient, running_kiosk, scripted_check_in
 from simulators.pcscd import PcscDaemon
+from tests.kiosk.conftest import HungSpeechDispatcher
 
 pytestmark = pytest.mark.pcsc
 
@@ -142,6 +143,43 @@ def test_card_pulled_mid_read_then_placed_again(
     hospital.tap(INSURED)
     assert kiosk.wait_until(lambda: flow.step is Step.IDENTITY, 10)
     assert flow.view.patient is not None
+
+
+def test_hung_speech_dispatcher_never_blocks_the_kiosk(
+    hung_speechd: HungSpeechDispatcher, hospital: SimulatedHospital
+) -> None:
+    """speech-dispatcher accepts the connection and never answers: the kiosk comes up,
+    checks the patient in, and tells staff it is silent."""
+    with running_kiosk(hospital) as kiosk:
+        kiosk.window.setFixedSize(1280, 800)
+        kiosk.window.show()
+        assert kiosk.flow.step is Step.IDLE and kiosk.window.isVisible()
+        result = scripted_check_in(kiosk, hospital, INSURED, department="K03")
+        assert (result.problem, result.ticket_label) == ("", "001")
+        assert hung_speechd.accepted.wait(10), "the speech engine never reached speechd"
+        voice = kiosk.services.voice
+        assert kiosk.wait_until(lambda: voice.status.startswith("silent"), 10), voice.status
+        assert kiosk.services.status().voice == (
+            "silent: no answer from the speech process in 5 s; next try in 60 s"
+        )
+
+
+def test_qr_scanned_right_after_a_card_left_asks_for_the_card(
+    hospital: SimulatedHospital, kiosk: KioskApp
+) -> None:
+    """pcscd notices a removal only at its next poll (0.4 s): a QR scanned before that
+    must not start a read that ends in "card removed"."""
+    flow = kiosk.flow
+    problems: list[Problem] = []
+    flow.subscribe(lambda view: problems.extend([view.problem] if view.problem else []))
+    hospital.tap(INSURED)
+    assert kiosk.wait_until(lambda: flow.step is Step.ENTER_DIGITS, 5)
+    hospital.remove()
+    hospital.scan(INSURED)
+    assert kiosk.wait_until(lambda: flow.step is Step.PLACE_CARD and not flow.card_on_reader, 5)
+    hospital.tap(INSURED)
+    assert kiosk.wait_until(lambda: flow.step is Step.IDENTITY, 10)
+    assert problems == []
 
 
 @pytest.mark.parametrize("hospital", [{"idle_s": 1.5, "countdown_s": 1.0}], indirect=True)

@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from cardreader.errors import CardRemovedError, ParseError, ServiceUnavailableError
+from cardreader.errors import CardRemovedError, NoCardError, ParseError, ServiceUnavailableError
 from hospital_adapter import BirthDate, InsuranceCheck, Priority, VisitKind
 from hospital_adapter.errors import StoreError
 from hospital_adapter.gateway import Decision, ResultCode
@@ -230,6 +230,25 @@ def test_card_pulled_mid_read_then_placed_again() -> None:
     assert rig.view.step is Step.READING, "the same credentials are tried again"
     rig.runner.finish()
     assert rig.view.step is Step.IDENTITY
+
+
+def test_qr_scanned_just_after_the_last_card_left_waits_for_the_card() -> None:
+    """The reader still reported the last patient's card (pcscd polls every 400 ms): the
+    read finds no card, and the kiosk asks for the card instead of saying it was pulled."""
+    rig = Rig(error=NoCardError("gone before the first answer"))
+    rig.flow.card_present()  # stale: the card is already gone
+    rig.flow.qr_scanned(HOA_QR)
+    assert rig.view.step is Step.READING
+    rig.runner.finish()
+    assert (rig.view.step, rig.view.problem) == (Step.PLACE_CARD, None)
+    rig.card.error = None
+    rig.flow.card_absent()
+    assert rig.view.step is Step.PLACE_CARD
+    rig.flow.card_present()
+    assert rig.view.step is Step.READING, "the QR's credentials wait for the card"
+    rig.runner.finish()
+    assert rig.view.step is Step.IDENTITY
+    assert [call.can for call in rig.card.calls] == ["012345", "012345"]
 
 
 def test_card_pulled_while_reading_the_photo_keeps_the_identity() -> None:

@@ -124,7 +124,8 @@ def test_transmit_returns_the_response_bytes(fake: FakeScard, transport: PcscTra
 
 
 def test_empty_response_means_the_card_left(fake: FakeScard, transport: PcscTransport) -> None:
-    fake.responses.append((0, []))
+    fake.responses += [(0, [0x90, 0x00]), (0, [])]
+    assert transport.transmit(b"\x00\xa4\x00\x00") == b"\x90\x00"
     with pytest.raises(CardRemovedError, match="probably removed"):
         transport.transmit(b"\x00\xa4\x00\x00")
     with pytest.raises(CardRemovedError, match="cannot be used again"):
@@ -132,10 +133,26 @@ def test_empty_response_means_the_card_left(fake: FakeScard, transport: PcscTran
 
 
 def test_removed_card_result_ends_the_session(fake: FakeScard, transport: PcscTransport) -> None:
-    fake.responses.append((PcscResult.REMOVED_CARD, []))
+    fake.responses += [(0, [0x90, 0x00]), (PcscResult.REMOVED_CARD, [])]
+    assert transport.transmit(b"\x00\xa4\x00\x00") == b"\x90\x00"
     with pytest.raises(CardRemovedError, match="removed"):
         transport.transmit(b"\x00\xa4\x00\x00")
     with pytest.raises(CardRemovedError):
+        transport.transmit(b"\x00\xa4\x00\x00")
+
+
+@pytest.mark.parametrize(
+    "response", [(PcscResult.NOT_TRANSACTED, []), (PcscResult.REMOVED_CARD, []), (0, [])]
+)
+def test_card_gone_before_the_first_answer_is_no_card(
+    fake: FakeScard, transport: PcscTransport, response: tuple[int, list[int]]
+) -> None:
+    """pcscd connects to a card it has not yet noticed leaving (docs/pcsc.md)."""
+    fake.responses.append(response)
+    with pytest.raises(NoCardError, match="left before answering the first command") as excinfo:
+        transport.transmit(b"\x00\xa4\x00\x00")
+    assert isinstance(excinfo.value.__cause__, CardRemovedError)
+    with pytest.raises(NoCardError, match="cannot be used again"):
         transport.transmit(b"\x00\xa4\x00\x00")
 
 
