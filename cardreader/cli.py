@@ -42,6 +42,10 @@ from cardreader.verify.trust import TrustStore
 EXIT_USAGE = 2
 EXIT_CARD = 4
 EXIT_ACCESS = 5
+QR_MAX_BYTES = 2953
+"""The most a QR code can hold: version 40, byte mode, error correction level L."""
+MAX_TIMEOUT = 3600.0
+"""The longest ``--timeout`` accepted, in seconds."""
 
 
 def _fail(message: str, code: int) -> NoReturn:
@@ -71,6 +75,7 @@ def _card_errors() -> Iterator[None]:
     is_flag=True,
     help="Log raw APDUs (TRAFFIC level). Never on real people's cards in production.",
 )
+@click.version_option(package_name="cccd-toolkit")
 def main(verbose: int, traffic: bool) -> None:
     """Read and verify Vietnam's chip citizen ID card (CCCD)."""
     level = (
@@ -102,6 +107,28 @@ def _pick_reader(name: str | None) -> str:
     return matches[0]
 
 
+def _read_qr_file(name: str) -> bytes:
+    """The QR payload saved in file ``name``; never reads more than a QR code can hold."""
+    try:
+        with open(name, "rb") as file:
+            payload = file.read(QR_MAX_BYTES + 1)
+    except OSError as exc:
+        _fail(f"cannot read the QR file {name!r}: {exc.strerror}", EXIT_USAGE)
+    if len(payload) > QR_MAX_BYTES:
+        _fail(
+            f"the QR file {name!r} is longer than a QR code can hold ({QR_MAX_BYTES} bytes)",
+            EXIT_USAGE,
+        )
+    return payload
+
+
+def _positive_seconds(_ctx: click.Context, _param: click.Parameter, value: float) -> float:
+    """Check ``--timeout``: above 0 and at most ``MAX_TIMEOUT`` seconds (so not nan)."""
+    if not 0 < value <= MAX_TIMEOUT:
+        raise click.BadParameter(f"give seconds above 0 and at most {MAX_TIMEOUT:g}, not {value}")
+    return value
+
+
 def _credentials(
     can: str | None,
     mrz: str | None,
@@ -111,7 +138,7 @@ def _credentials(
     qr: str | None,
 ) -> Credentials:
     if qr is not None:
-        payload = Path(qr[1:]).read_bytes() if qr.startswith("@") else qr
+        payload = _read_qr_file(qr[1:]) if qr.startswith("@") else qr
         return credentials_from_qr(parse_cccd_qr(payload))
     if id_number is not None:
         born = parse_ddmmyyyy(dob) if dob else None
@@ -213,7 +240,9 @@ def _print_report(report: VerificationReport, moment: datetime) -> None:
 )
 @click.option("--dob", help="Date of birth ddMMyyyy, with --id for BAC.")
 @click.option("--issued", help="Date of issue ddMMyyyy, with --id for BAC.")
-@click.option("--qr", help="The front QR payload, or @FILE holding it.")
+@click.option(
+    "--qr", help=f"The front QR payload, or @FILE holding it (at most {QR_MAX_BYTES} bytes)."
+)
 @click.option(
     "--out", type=click.Path(file_okay=False, path_type=Path), help="Save the raw EF files here."
 )
@@ -221,7 +250,11 @@ def _print_report(report: VerificationReport, moment: datetime) -> None:
 @click.option("--no-bac", is_flag=True, help="Refuse to fall back to BAC.")
 @trust_options
 @click.option(
-    "--timeout", default=10.0, show_default=True, help="Seconds per APDU before giving up."
+    "--timeout",
+    default=10.0,
+    show_default=True,
+    callback=_positive_seconds,
+    help=f"Seconds per APDU before giving up (at most {MAX_TIMEOUT:g}).",
 )
 def read(
     reader_name: str | None,

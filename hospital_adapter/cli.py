@@ -100,6 +100,7 @@ def _registrar(his: HisSettings, facility: str) -> HisRegistrar:
     envvar="CCCD_HOSPITAL_CONFIG",
     help="TOML configuration file (default: $CCCD_HOSPITAL_CONFIG, else built-in defaults).",
 )
+@click.version_option(package_name="cccd-toolkit")
 @click.pass_context
 @_friendly
 def main(ctx: click.Context, config_path: str | None) -> None:

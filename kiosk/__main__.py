@@ -5,9 +5,10 @@ Exit codes: 0 after a normal quit, 2 for a configuration problem (message on std
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
+
+import click
 
 from hospital_adapter.errors import ConfigurationError
 from kiosk.config import ConfigError, load_config
@@ -15,45 +16,59 @@ from kiosk.config import ConfigError, load_config
 _log = logging.getLogger("kiosk")
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="cccd-kiosk", description=__doc__)
-    parser.add_argument("--config", help="TOML file (default: $CCCD_KIOSK_CONFIG or built-in)")
-    parser.add_argument(
-        "--windowed", action="store_true", help="a 1280×800 window, not full screen"
-    )
-    parser.add_argument("--print-config", action="store_true", help="print the default TOML")
-    parser.add_argument(
-        "--autopilot",
-        action="store_true",
-        help="answer every screen by itself (soak and crash tests, demos; never with patients)",
-    )
-    parser.add_argument("-v", "--verbose", action="store_true")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO)
-    if args.print_config:
+@click.command()
+@click.option(
+    "--config",
+    "config_path",
+    metavar="FILE",
+    help="TOML file (default: $CCCD_KIOSK_CONFIG or the built-in configuration).",
+)
+@click.option("--windowed", is_flag=True, help="A 1280×800 window, not full screen.")
+@click.option("--print-config", is_flag=True, help="Print the default TOML and exit.")
+@click.option(
+    "--autopilot",
+    is_flag=True,
+    help="Answer every screen by itself (soak and crash tests, demos; never with patients).",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Debug log output.")
+@click.version_option(package_name="cccd-toolkit")
+def main(
+    config_path: str | None, windowed: bool, print_config: bool, autopilot: bool, verbose: bool
+) -> None:
+    """Start the hospital check-in kiosk.
+
+    Exit codes: 0 after a normal quit, 2 for a configuration problem (message on stderr).
+    """
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO)
+    if print_config:
         from kiosk.config import default_config_text
 
-        print(default_config_text(), end="")
-        return 0
+        click.echo(default_config_text(), nl=False)
+        return
+    sys.exit(_run(config_path, windowed=windowed, autopilot=autopilot))
+
+
+def _run(config_path: str | None, *, windowed: bool, autopilot: bool) -> int:
+    """Open the kiosk and run it until it quits; the process exit code."""
     try:
-        config = load_config(args.config)
+        config = load_config(config_path)
         from kiosk.qt.app import KioskApp
 
         kiosk = KioskApp(config)
     except (ConfigError, ConfigurationError) as exc:
-        print(f"cccd-kiosk: {exc}", file=sys.stderr)
+        click.echo(f"cccd-kiosk: {exc}", err=True)
         return 2
     try:
-        if args.autopilot:
+        if autopilot:
             from kiosk.autopilot import Autopilot
 
             Autopilot(kiosk.flow, kiosk.runner, config.departments[0].code)
-        kiosk.show(fullscreen=False if args.windowed else None)
+        kiosk.show(fullscreen=False if windowed else None)
         _log.info("kiosk started: the first screen is up")
-        return kiosk.app.exec()
+        return kiosk.exec()
     finally:
         kiosk.close()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -24,8 +24,13 @@ from simulators.vpcd import DEFAULT_HOST, DEFAULT_PORT, VirtualReaderSlot, VpcdC
 
 
 @click.group()
+@click.version_option(package_name="cccd-toolkit")
 def main() -> None:
     """Simulators for testing the CCCD toolkit without hardware."""
+
+
+main.add_command(gateway_main, "gateway")
+main.add_command(his_main, "his")
 
 
 @main.command()
@@ -51,7 +56,9 @@ def hospital(out_dir: str, headless: bool) -> None:
 
     from simulators import hospital as hospital_module
 
-    hospital_module.run(click.echo, Path(out_dir), headless=True if headless else None)
+    code = hospital_module.run(click.echo, Path(out_dir), headless=True if headless else None)
+    if code:
+        raise SystemExit(code)
 
 
 @main.command()
@@ -82,23 +89,6 @@ def persona(seed: int, as_json: bool) -> None:
     width = max(len(key) for key in data)
     for key, value in data.items():
         click.echo(f"{key:>{width}}  {value}")
-
-
-_PASS_THROUGH = {"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []}
-
-
-@main.command(context_settings=_PASS_THROUGH)
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def gateway(args: tuple[str, ...]) -> None:
-    """Run the simulated BHXH gateway (options: cccd-sim gateway --help)."""
-    raise SystemExit(gateway_main(list(args)))
-
-
-@main.command(context_settings=_PASS_THROUGH)
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def his(args: tuple[str, ...]) -> None:
-    """Run the simulated HIS: MLLP listener and FHIR endpoint (options: cccd-sim his --help)."""
-    raise SystemExit(his_main(list(args)))
 
 
 def _faults(values: tuple[str, ...]) -> tuple[FaultSpec, ...]:

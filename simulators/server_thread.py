@@ -5,6 +5,8 @@ Shared by the simulated BHXH gateway and the simulated HIS (MLLP and FHIR).
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import socketserver
 import threading
 from types import TracebackType
@@ -62,3 +64,12 @@ class ServerThread(Service):
         self._server.shutdown()
         self._server.server_close()
         self._thread.join()
+
+
+def serve_until_terminated(service: Service) -> None:
+    """Block until SIGTERM or Ctrl-C, then stop the running ``service``."""
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with contextlib.suppress(KeyboardInterrupt):
+        stop.wait()
+    service.stop()

@@ -1,4 +1,4 @@
-"""A simulated BHXH gateway: a real HTTP server on 127.0.0.1 (DOMAIN.md §3).
+"""A simulated BHXH gateway: a real HTTP server on 127.0.0.1 (docs/domain.md §3).
 
 Same endpoints, fields and result codes as the real one, with configurable latency,
 scripted faults (101/100/500 answers, HTTP 500, 401 token expiry, hangs, connection
@@ -309,7 +309,7 @@ class GatewaySimulator:
             access, id_token = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
             expires = datetime.now(UTC) + self.token_lifetime
             self._tokens[access] = _Token(id_token, form["username"], expires)
-        # The real gateway writes seven fractional digits (DOMAIN.md §3).
+        # The real gateway writes seven fractional digits (docs/domain.md §3).
         expires_in = f"{expires:%Y-%m-%dT%H:%M:%S}.{expires.microsecond:06d}0Z"
         api_key = {
             "access_token": access,

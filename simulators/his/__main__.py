@@ -2,31 +2,32 @@
 
 from __future__ import annotations
 
-import argparse
-import contextlib
-import signal
-import threading
-from collections.abc import Sequence
+import click
 
 from simulators.his import serve
+from simulators.server_thread import serve_until_terminated
+
+_PORT = click.IntRange(0, 65535)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m simulators.his")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--mllp-port", type=int, default=0, help="0 picks a free port")
-    parser.add_argument("--fhir-port", type=int, default=0, help="0 picks a free port")
-    args = parser.parse_args(argv)
-    his = serve(args.host, args.mllp_port, args.fhir_port)
-    host, port = his.mllp.address
-    print(f"HIS simulator: MLLP on {host}:{port}, FHIR at {his.fhir.url}", flush=True)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with contextlib.suppress(KeyboardInterrupt):
-        stop.wait()
-    his.stop()
-    return 0
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--mllp-port", type=_PORT, default=0, show_default=True, help="MLLP port; 0 picks a free one."
+)
+@click.option(
+    "--fhir-port", type=_PORT, default=0, show_default=True, help="FHIR port; 0 picks a free one."
+)
+def main(host: str, mllp_port: int, fhir_port: int) -> None:
+    """Run the simulated HIS (MLLP and FHIR).
+
+    An HL7 v2 listener over MLLP and a FHIR endpoint, serving until Ctrl-C or SIGTERM.
+    """
+    his = serve(host, mllp_port, fhir_port)
+    mllp_host, port = his.mllp.address
+    click.echo(f"HIS simulator: MLLP on {mllp_host}:{port}, FHIR at {his.fhir.url}")
+    serve_until_terminated(his)
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    main()
