@@ -64,8 +64,7 @@ def _run(config_path: str | None, *, windowed: bool, autopilot: bool) -> int:
 
             Autopilot(kiosk.flow, kiosk.runner, config.departments[0].code)
         kiosk.show(fullscreen=False if windowed else None)
-        _log.info("kiosk started: the first screen is up")
-        return kiosk.exec()
+        return kiosk.exec(on_running=lambda: _log.info("kiosk started: the first screen is up"))
     finally:
         kiosk.close()
 

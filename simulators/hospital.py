@@ -504,8 +504,8 @@ def _run(echo: Callable[[str], None], out_dir: Path, headless: bool) -> int:
                 control = control_window(hospital)
                 control.show()  # type: ignore[attr-defined]
                 _place_beside(control, kiosk.window)
-                echo("kiosk and control windows open; Ctrl-C stops everything")
-                return kiosk.exec()
+                ready = "kiosk and control windows open; Ctrl-C stops everything"
+                return kiosk.exec(on_running=lambda: echo(ready))
 
 
 def _place_beside(control: Any, window: Any) -> None:

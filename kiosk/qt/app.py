@@ -77,9 +77,10 @@ class KioskApp:
             self.window.resize(1280, 800)
             self.window.show()
 
-    def exec(self) -> int:
-        """Run the event loop until quit, SIGINT or SIGTERM (then 128 + the signal)."""
-        return exec_until_signal(self.app)
+    def exec(self, on_running: Callable[[], None] | None = None) -> int:
+        """Run the event loop until quit, SIGINT or SIGTERM (then 128 + the signal);
+        ``on_running`` is called once the loop runs and handles those signals."""
+        return exec_until_signal(self.app, on_running)
 
     def wait_until(self, condition: Callable[[], bool], timeout: float) -> bool:
         """Process Qt events until ``condition()`` holds; ``False`` after ``timeout`` s."""

@@ -11,16 +11,18 @@ from __future__ import annotations
 import contextlib
 import signal
 import socket
+from collections.abc import Callable
 from types import FrameType
 
-from PySide6.QtCore import QCoreApplication, QSocketNotifier
+from PySide6.QtCore import QCoreApplication, QSocketNotifier, QTimer
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
-def exec_until_signal(app: QCoreApplication) -> int:
+def exec_until_signal(app: QCoreApplication, on_running: Callable[[], None] | None = None) -> int:
     """``app.exec()``, ended by ``app.quit()`` or a signal of :data:`SIGNALS`; after a
-    signal the result is 128 + its number (the shell's convention). Main thread only."""
+    signal the result is 128 + its number (the shell's convention). ``on_running`` is
+    called from the loop, when those signals are its to handle. Main thread only."""
     received: list[int] = []
 
     def quit_on(signum: int, _frame: FrameType | None) -> None:
@@ -34,6 +36,8 @@ def exec_until_signal(app: QCoreApplication) -> int:
     notifier.activated.connect(lambda: reader.recv(64))  # the handlers run on return
     previous_fd = signal.set_wakeup_fd(writer.fileno())
     previous = {signum: signal.signal(signum, quit_on) for signum in SIGNALS}
+    if on_running is not None:
+        QTimer.singleShot(0, on_running)
     try:
         code = app.exec()
     finally:
