@@ -2,7 +2,8 @@
 
 Each bench script runs as its own process with ``--json`` (so the kiosk's private pcscd and
 Qt start clean, as in a real start) and its figures are collected into one table: APDUs and
-estimated chip time per read strategy, READ BINARY block sizes, passive authentication
+estimated chip time per read strategy beside its floor, READ BINARY block sizes, host
+CPU per verified read beside its cryptographic floor, passive authentication
 against ``openssl cms -verify``, store check-ins per second, BHYT lookup latency with and
 without the cache, tap-to-ticket, kiosk start-up and memory. The table is printed with the
 date and the machine; ``--markdown FILE`` also writes it between the ``bench:begin`` and
@@ -57,7 +58,8 @@ def _card_read(data: dict[str, Any]) -> list[Row]:
         Row(
             area,
             s["strategy"],
-            f"identity {s['identity_apdus']} APDUs {s['identity_s']:.2f} s"
+            f"identity {s['identity_apdus']} APDUs (floor {s['identity_floor']},"
+            f" {s['identity_apdus'] / s['identity_floor']:.2f}×) {s['identity_s']:.2f} s"
             f" + photo {s['photo_apdus']} APDUs {s['photo_s']:.2f} s = {s['total_s']:.2f} s",
         )
         for s in data["strategies"]
@@ -116,8 +118,21 @@ def _hospital(data: dict[str, Any]) -> list[Row]:
     return rows
 
 
+def _read_cpu(data: dict[str, Any]) -> list[Row]:
+    area = f"Host CPU per verified read (median of {data['runs']})"
+    return [
+        Row(
+            area,
+            f"{c['card']}: reader vs its crypto floor ({c['multiplications']} scalar mult.)",
+            f"{c['cpu_ms']:.2f} ms · floor {c['floor_ms']:.2f} ms ({c['ratio']:.2f}×)",
+        )
+        for c in data["cards"]
+    ]
+
+
 def _kiosk(data: dict[str, Any]) -> list[Row]:
     tap, start, rss = data["tap_to_ticket"], data["startup"], data["rss_mib"]
+    help_ = data["help"]
     area = "Kiosk"
     return [
         Row(
@@ -134,6 +149,12 @@ def _kiosk(data: dict[str, Any]) -> list[Row]:
         ),
         Row(
             area,
+            f"cccd-kiosk --help vs a bare python start ({help_['runs']} each)",
+            f"{help_['median_s']:.3f} s · python {help_['python_s']:.3f} s"
+            f" ({help_['median_s'] / help_['python_s']:.1f}×)",
+        ),
+        Row(
+            area,
             "memory, RSS after the first screen",
             f"median {rss['median']:.0f} MiB · max {rss['max']:.0f} MiB",
         ),
@@ -143,6 +164,7 @@ def _kiosk(data: dict[str, Any]) -> list[Row]:
 BENCHES = (
     Bench("bench_card_read.py", _card_read),
     Bench("bench_read_blocks.py", _read_blocks),
+    Bench("bench_read_cpu.py", _read_cpu, ("--runs", "10")),
     Bench("bench_passive_auth.py", _passive_auth, ("--runs", "10")),
     Bench("bench_hospital.py", _hospital, ("--checkins", "300", "--lookups", "50")),
     Bench("bench_kiosk.py", _kiosk, quick_env=(("BENCH_KIOSK_RUNS", "10"),)),

@@ -1,9 +1,11 @@
 """The ``cccd`` command line: list readers, read and verify a chip, verify saved files,
 send raw APDUs.
 
-Exit codes: 0 VERIFIED (or success), 1 INVALID, 3 UNTRUSTED, 2 usage or I/O error, 4 reader
-or card error, 5 access denied. Nothing personal is logged; raw files and JSON are written
-only where the user asks.
+Exit codes: 0 VERIFIED (or success), 1 INVALID, 3 UNTRUSTED, 2 usage or I/O error (one line
+on stderr), 4 reader or card error, 5 access denied. ``read`` and ``verify`` print who the
+card says the holder is (every DG1 and DG13 field, :mod:`cardreader.lds.fields`) on the
+user's own terminal, unless ``--no-identity``; nothing personal is ever logged, and raw
+files, the photo and JSON are written only where the user asks.
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ import logging
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, NoReturn
 
 import click
@@ -29,19 +33,27 @@ from cardreader.access.strategy import AccessReport
 from cardreader.errors import AccessDeniedError, CardError, ParseError, TransportError
 from cardreader.files.ids import Ef
 from cardreader.lds.dg1 import parse_dg1
+from cardreader.lds.dg2 import parse_dg2
+from cardreader.lds.dg13 import Dg13, parse_dg13
+from cardreader.lds.fields import dg13_fields, dg13_raw_fields, mrz_fields
 from cardreader.lds.files import load_ef_files
+from cardreader.lds.image import face_as_jpeg, face_as_png
 from cardreader.log import TRAFFIC
-from cardreader.mrz import parse_mrz
+from cardreader.mrz import Mrz, parse_mrz
 from cardreader.qr import parse_cccd_qr, parse_ddmmyyyy
 from cardreader.transport import pcsc
 from cardreader.verified_read import read_and_verify
 from cardreader.verify.passive import verify_files
-from cardreader.verify.report import VerificationReport
+from cardreader.verify.report import Verdict, VerificationReport
 from cardreader.verify.trust import TrustStore
 
 EXIT_USAGE = 2
 EXIT_CARD = 4
 EXIT_ACCESS = 5
+VERDICT_EXIT_CODES: Mapping[Verdict, int] = MappingProxyType(
+    {Verdict.VERIFIED: 0, Verdict.INVALID: 1, Verdict.UNTRUSTED: 3}
+)
+"""The exit code of ``cccd read`` and ``cccd verify`` for each verdict."""
 QR_MAX_BYTES = 2953
 """The most a QR code can hold: version 40, byte mode, error correction level L."""
 MAX_TIMEOUT = 3600.0
@@ -51,6 +63,22 @@ MAX_TIMEOUT = 3600.0
 def _fail(message: str, code: int) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     sys.exit(code)
+
+
+class OneLineErrors(click.Group):
+    """A command group whose usage errors are one line, ``error: ...``, with exit code 2."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        if not kwargs.get("standalone_mode", True):
+            return super().main(*args, **kwargs)
+        kwargs["standalone_mode"] = False
+        try:
+            code = super().main(*args, **kwargs)
+        except click.ClickException as exc:
+            _fail(exc.format_message(), exc.exit_code)
+        except click.Abort:
+            _fail("aborted", 1)
+        sys.exit(code if isinstance(code, int) else 0)
 
 
 @contextmanager
@@ -68,7 +96,7 @@ def _card_errors() -> Iterator[None]:
         _fail(str(exc), EXIT_CARD)
 
 
-@click.group()
+@click.group(cls=OneLineErrors)
 @click.option("-v", "--verbose", count=True, help="More log output (-v info, -vv debug).")
 @click.option(
     "--traffic",
@@ -223,10 +251,122 @@ def _moment(at: datetime | None) -> datetime:
     return at.replace(tzinfo=UTC) if at is not None else datetime.now(UTC)
 
 
+PHOTO_SUFFIXES = frozenset({".png", ".jpg", ".jpeg"})
+"""``--photo`` saves PNG or JPEG, chosen by the file name."""
+
+
+def _photo_path(_ctx: click.Context, _param: click.Parameter, value: Path | None) -> Path | None:
+    """Check ``--photo``: a .png, .jpg or .jpeg file name."""
+    if value is not None and value.suffix.lower() not in PHOTO_SUFFIXES:
+        raise click.BadParameter(f"give a .png, .jpg or .jpeg file name, not {value.name!r}")
+    return value
+
+
+def identity_options(command: Callable[..., None]) -> Callable[..., None]:
+    """``--no-identity`` and ``--photo``, shared by read and verify."""
+    options = (
+        click.option(
+            "--no-identity",
+            is_flag=True,
+            help="Do not print the holder's identity (DG1, DG13) in text or JSON.",
+        ),
+        click.option(
+            "--photo",
+            type=click.Path(dir_okay=False, path_type=Path),
+            callback=_photo_path,
+            help="Save the face of DG2 as PNG or JPEG (by the file name's suffix).",
+        ),
+    )
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+@dataclass(frozen=True, slots=True)
+class _Identity:
+    """DG1 and DG13 as parsed from the files read; a file that does not parse is a problem."""
+
+    mrz: Mrz | None
+    dg13: Dg13 | None
+    problems: tuple[str, ...]
+
+    @classmethod
+    def of(cls, files: Mapping[Ef, bytes]) -> _Identity:
+        problems: list[str] = []
+        mrz = dg13 = None
+        try:
+            mrz = parse_dg1(files[Ef.DG1]) if Ef.DG1 in files else None
+        except ParseError as exc:
+            problems.append(f"DG1 cannot be shown: {exc}")
+        try:
+            dg13 = parse_dg13(files[Ef.DG13]) if Ef.DG13 in files else None
+        except ParseError as exc:
+            problems.append(f"DG13 cannot be shown: {exc}")
+        return cls(mrz, dg13, tuple(problems))
+
+
+def identity_json(files: Mapping[Ef, bytes]) -> dict[str, Any]:
+    """The ``identity`` object: every DG1 and DG13 field by name, unknown DG13 numbers raw."""
+    identity = _Identity.of(files)
+    dg13: dict[str, Any] | None = None
+    if identity.dg13 is not None:
+        dg13 = {item.name: item.value for item in dg13_fields(identity.dg13)}
+        dg13["unknown_fields"] = [
+            {"number": raw.number, "hex": raw.hex, "text": raw.text}
+            for raw in dg13_raw_fields(identity.dg13)
+        ]
+    return {
+        "dg1": None
+        if identity.mrz is None
+        else {item.name: item.value for item in mrz_fields(identity.mrz)},
+        "dg13": dg13,
+        "problems": list(identity.problems),
+    }
+
+
+def _print_identity(files: Mapping[Ef, bytes]) -> None:
+    identity = _Identity.of(files)
+    if identity.mrz is not None:
+        click.echo("Identity in DG1 (the MRZ):")
+        for item in mrz_fields(identity.mrz):
+            click.echo(f"  {item.label:22} {item.value}")
+    if identity.dg13 is not None:
+        click.echo("Identity in DG13:")
+        for item in dg13_fields(identity.dg13):
+            if item.value is not None:
+                click.echo(f"  {item.label:22} {item.value}")
+        for raw in dg13_raw_fields(identity.dg13):
+            text = f"{raw.text} " if raw.text is not None else ""
+            click.echo(f"  {f'field {raw.number}':22} {text}(raw {raw.hex})")
+    for problem in identity.problems:
+        click.echo(f"  {problem}")
+
+
+def _save_photo(files: Mapping[Ef, bytes], path: Path) -> None:
+    """The first face of DG2 as PNG or JPEG in ``path``; exit 2 when there is none."""
+    data = files.get(Ef.DG2)
+    if data is None:
+        _fail("no photo to save: DG2 was not read", EXIT_USAGE)
+    try:
+        faces = parse_dg2(data).faces
+        if not faces:
+            _fail("no photo to save: DG2 holds no face", EXIT_USAGE)
+        image = faces[0].image
+        content = face_as_png(image) if path.suffix.lower() == ".png" else face_as_jpeg(image)
+    except ParseError as exc:
+        _fail(f"the photo cannot be saved: {exc}", EXIT_USAGE)
+    try:
+        path.write_bytes(content)
+    except OSError as exc:
+        _fail(f"cannot save the photo in {path}: {exc.strerror}", EXIT_USAGE)
+
+
 def _print_report(report: VerificationReport, moment: datetime) -> None:
     click.echo(f"{report.verdict.name} (checked at {moment:%Y-%m-%d %H:%M} UTC)")
     for check in report.checks:
         click.echo(f"  {check.status.value:13} {check.title:40} {check.reason}")
+    for finding in report.findings:
+        click.echo(f"  {'finding':13} {finding.kind.value:40} {finding.subject}: {finding.detail}")
 
 
 @main.command()
@@ -249,6 +389,7 @@ def _print_report(report: VerificationReport, moment: datetime) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary.")
 @click.option("--no-bac", is_flag=True, help="Refuse to fall back to BAC.")
 @trust_options
+@identity_options
 @click.option(
     "--timeout",
     default=10.0,
@@ -271,9 +412,11 @@ def read(
     masterlist: tuple[Path, ...],
     crl: tuple[Path, ...],
     at: datetime | None,
+    no_identity: bool,
+    photo: Path | None,
     timeout: float,
 ) -> None:
-    """Open the chip (PACE first, BAC fallback), read and verify it.
+    """Open the chip (PACE first, BAC fallback), read and verify it, show the identity.
 
     Exit codes: 0 VERIFIED, 1 INVALID, 3 UNTRUSTED, 2 usage or I/O error, 4 reader or card
     error, 5 access denied.
@@ -301,12 +444,16 @@ def read(
             save_files(result.files, out)
         except OSError as exc:
             _fail(f"cannot save the files in {out}: {exc.strerror}", EXIT_USAGE)
+    if photo is not None:
+        _save_photo(result.files, photo)
     report = result.report
     if as_json:
         info = summary(result.access, result.files)
         info["report"] = report_json(report, moment, _issuing_state(result.files))
+        if not no_identity:
+            info["identity"] = identity_json(result.files)
         click.echo(json.dumps(info, indent=2, ensure_ascii=False))
-        sys.exit(report.verdict.exit_code)
+        sys.exit(VERDICT_EXIT_CODES[report.verdict])
     access = result.access
     click.echo(f"Opened with {access.protocol} ({access.password})")
     if access.downgraded:
@@ -316,7 +463,9 @@ def read(
     for ef, data in result.files.items():
         click.echo(f"  {ef.file_name:16} {len(data):6d} bytes")
     _print_report(report, moment)
-    sys.exit(report.verdict.exit_code)
+    if not no_identity:
+        _print_identity(result.files)
+    sys.exit(VERDICT_EXIT_CODES[report.verdict])
 
 
 @main.command()
@@ -351,7 +500,7 @@ def report_json(
     """The verification report as JSON: the verdict and every check."""
     return {
         "verdict": report.verdict.name,
-        "exit_code": report.verdict.exit_code,
+        "exit_code": VERDICT_EXIT_CODES[report.verdict],
         "at": at.isoformat(),
         "issuing_state": issuing_state,
         "checks": [
@@ -363,6 +512,10 @@ def report_json(
             }
             for check in report.checks
         ],
+        "findings": [
+            {"kind": finding.kind.value, "subject": finding.subject, "detail": finding.detail}
+            for finding in report.findings
+        ],
     }
 
 
@@ -370,6 +523,7 @@ def report_json(
 @click.argument("directory", type=click.Path(path_type=Path))
 @trust_options
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@identity_options
 def verify(
     directory: Path,
     csca: tuple[Path, ...],
@@ -377,8 +531,10 @@ def verify(
     crl: tuple[Path, ...],
     at: datetime | None,
     as_json: bool,
+    no_identity: bool,
+    photo: Path | None,
 ) -> None:
-    """Verify EF files saved in DIRECTORY offline (passive authentication).
+    """Verify EF files saved in DIRECTORY offline (passive authentication), show the identity.
 
     Exit codes: 0 VERIFIED, 1 INVALID, 3 UNTRUSTED, 2 usage or I/O error.
     """
@@ -392,8 +548,15 @@ def verify(
     moment = _moment(at)
     issuing_state = _issuing_state(files)
     report = verify_files(files, trust, moment, issuing_state)
+    if photo is not None:
+        _save_photo(files, photo)
     if as_json:
-        click.echo(json.dumps(report_json(report, moment, issuing_state), indent=2))
+        info = report_json(report, moment, issuing_state)
+        if not no_identity:
+            info["identity"] = identity_json(files)
+        click.echo(json.dumps(info, indent=2, ensure_ascii=False))
     else:
         _print_report(report, moment)
-    sys.exit(report.verdict.exit_code)
+        if not no_identity:
+            _print_identity(files)
+    sys.exit(VERDICT_EXIT_CODES[report.verdict])

@@ -81,5 +81,17 @@ class AccessDeniedError(CardError):
         super().__init__(f"{method} failed: {reason}")
 
 
+class WrongPasswordError(AccessDeniedError):
+    """The chip refused the password itself (PACE: ``6300`` or ``63Cx`` to the terminal's
+    token, ICAO 9303-11 §4.4.4.2, ISO/IEC 7816-4 §5.6): a wrong CAN or MRZ, not a fault.
+
+    ``password`` names what was refused, e.g. ``CAN``; never its value.
+    """
+
+    def __init__(self, method: str, password: str) -> None:
+        self.password = password
+        super().__init__(method, f"wrong {password} (the chip refused it)")
+
+
 class UnsupportedProtocolError(CardError):
     """The card asks for a protocol, algorithm or domain parameter this library lacks."""

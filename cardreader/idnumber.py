@@ -1,7 +1,10 @@
 """The 12-digit personal ID number (số định danh cá nhân), docs/domain.md §2.
 
-3 digits of province code (001–096) + 1 digit for century and sex + 2 digits of birth
-year + 6 random digits. The CAN used for PACE is its last 6 digits.
+3 digits where the birth was registered + 1 digit for century and sex + 2 digits of birth
+year + 6 random digits. The CAN used for PACE is its last 6 digits. The first three digits
+are one of the 63 province codes between 001 and 096 or, for a birth registered abroad, a
+country code whose list was not found (docs/domain.md §2.6, [open]): every three-digit
+prefix is accepted, so that no citizen born abroad is refused.
 """
 
 from __future__ import annotations
@@ -13,7 +16,6 @@ from dataclasses import dataclass
 from cardreader.errors import ParseError
 
 ID_LENGTH = 12
-MAX_PROVINCE = 96
 FIRST_CENTURY = 1900
 
 
@@ -53,8 +55,6 @@ def parse_id_number(text: str) -> IdNumber:
     if not re.fullmatch(r"\d{12}", value):
         raise ParseError("an ID number has exactly 12 digits")
     province = value[:3]
-    if not 1 <= int(province) <= MAX_PROVINCE:
-        raise ParseError(f"province code {province} is outside 001–096")
     gender_century = int(value[3])
     century = FIRST_CENTURY + 100 * (gender_century // 2)
     sex = Sex.MALE if gender_century % 2 == 0 else Sex.FEMALE

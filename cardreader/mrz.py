@@ -95,6 +95,21 @@ class Mrz:
         return bac_information(self.document_number, self.date_of_birth, self.date_of_expiry)
 
 
+MONTH_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+"""The most days of each month (February of a leap year: the century is not printed)."""
+
+
+def is_mrz_date(text: str) -> bool:
+    """Whether ``text`` is an MRZ date YYMMDD (ICAO 9303-5 §4.2): month 01-12 and a day that
+    month has; 00 for an unknown month or day, as some issuers print, is accepted."""
+    if not re.fullmatch(r"\d{6}", text):
+        return False
+    month, day = int(text[2:4]), int(text[4:6])
+    if month > len(MONTH_DAYS) or day > 31:
+        return False
+    return month == 0 or day <= MONTH_DAYS[month - 1]
+
+
 def bac_information(document_number: str, date_of_birth: str, date_of_expiry: str) -> str:
     """The 'MRZ information' hashed into the BAC/PACE key seed (ICAO 9303-11 §9.7.2).
 
@@ -102,8 +117,8 @@ def bac_information(document_number: str, date_of_birth: str, date_of_expiry: st
     """
     number = document_number.upper().ljust(9, FILLER)
     for name, date in (("date of birth", date_of_birth), ("date of expiry", date_of_expiry)):
-        if not re.fullmatch(r"\d{6}", date):
-            raise ParseError(f"{name} must be YYMMDD")
+        if not is_mrz_date(date):
+            raise ParseError(f"{name} must be a date YYMMDD (month 01-12, a day of that month)")
     if not _MRZ_CHARS.match(number):
         raise ParseError("document number may hold only A-Z, 0-9 and <")
     return "".join(f"{f}{check_digit(f)}" for f in (number, date_of_birth, date_of_expiry))

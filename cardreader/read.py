@@ -52,6 +52,8 @@ def read_card(
     """
     session = open_session(transport, credentials, allow_bac=allow_bac, rng=rng)
     read: dict[Ef, bytes] = {}
+    if session.card_security is not None:
+        read[Ef.CARD_SECURITY] = session.card_security
     absent: list[Ef] = []
     denied: list[Ef] = []
     for ef in files:

@@ -37,6 +37,7 @@ from cardreader.lds.dg13 import parse_dg13
 from cardreader.lds.image import decode_face
 from cardreader.mrz import parse_mrz
 from cardreader.qr import parse_cccd_qr
+from cardreader.verify.card_security import parse_card_security
 from cardreader.verify.signature import parse_certificate
 from cardreader.verify.sod import parse_sod
 from cardreader.verify.trust import parse_crl, parse_master_list
@@ -108,6 +109,10 @@ def _files(fid: int, bsi: str | None = None) -> Callable[[], tuple[bytes, ...]]:
         return found + (_bsi(bsi) if bsi else ())
 
     return seeds
+
+
+def _card_securities() -> tuple[bytes, ...]:
+    return tuple(card.card_security for card in _cards() if card.card_security is not None)
 
 
 def _all_files() -> tuple[bytes, ...]:
@@ -289,6 +294,7 @@ TARGETS: Mapping[str, Target] = MappingProxyType(
             Target("ef-com", parse_com, CARD, _files(COM_FID, "EF_COM.bin")),
             Target("card-access", _card_access, CARD, _files(CARD_ACCESS_FID)),
             Target("sod", parse_sod, CARD, _files(SOD_FID, "EF_SOD.bin"), cost=4),
+            Target("card-security", parse_card_security, CARD, _card_securities, cost=4),
             Target("certificate", parse_certificate, CARD, _certificates, cost=2),
             Target(
                 "master-list", parse_master_list, CARD, lambda: (sim_pki().master_list(),), cost=8

@@ -115,7 +115,8 @@ PROFILES = click.Choice([profile.value for profile in Profile])
     "fault_names",
     multiple=True,
     help="removed-at=N, slow, short-le, no-pace, pace-fails, ca-clone, aa-clone, "
-    "tampered-dg=N, bad-sod-signature, expired-signer, unknown-signer; repeatable.",
+    "tampered-dg=N, bad-sod-signature, expired-signer, unknown-signer; genuine quirks: "
+    "signer-name-order, id-data-sod; repeatable.",
 )
 @click.option(
     "--hostile",
@@ -190,6 +191,8 @@ def issue(out: Path, seed: int, profile: str, fault_names: tuple[str, ...]) -> N
     for fid, data in sorted(card.files.items()):
         name = names.get(fid, f"DG{fid & 0xFF}")
         (out / f"{name}.bin").write_bytes(data)
+    if card.card_security is not None:
+        (out / "EF_CardSecurity.bin").write_bytes(card.card_security)
     pki = sim_pki()
     pki.csca.write_pem(out / "csca.pem")
     (out / "masterlist.ml").write_bytes(pki.master_list())

@@ -31,6 +31,12 @@ class Fault(enum.Enum):
     """EF.SOD signed by a Document Signer whose certificate has expired."""
     UNKNOWN_SIGNER = "unknown-signer"
     """EF.SOD signed under a CSCA nobody trusts."""
+    SIGNER_NAME_ORDER = "signer-name-order"
+    """A genuine quirk: EF.SOD's issuerAndSerialNumber lists the RDNs of the DS
+    certificate's issuer in another order (docs/verification.md §3.1)."""
+    ID_DATA_SOD = "id-data-sod"
+    """A genuine quirk: EF.SOD's eContentType and content-type attribute are id-data
+    instead of id-icao-ldsSecurityObject (docs/verification.md §3.2)."""
 
 
 E = TypeVar("E", bound=enum.Enum)

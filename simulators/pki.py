@@ -29,23 +29,26 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import NameOID
 
+from cardreader.asn1 import UniversalTag
 from cardreader.crypto.domain_params import STANDARDIZED_DOMAIN_PARAMETERS
 from cardreader.crypto.ec import Curve
 from cardreader.iso7816 import tlv
 
 LDS_SECURITY_OBJECT_OID = "2.23.136.1.1.1"
+SECURITY_OBJECT_OID = "0.4.0.127.0.7.3.2.1"
+"""id-SecurityObject, the content of EF.CardSecurity (BSI TR-03110-3 §A.1.2.5)."""
 CSCA_MASTER_LIST_OID = "2.23.136.1.1.2"
 MASTER_LIST_SIGNER_EKU_OID = "2.23.136.1.1.3"
 """id-icao-mrtd-security-cscaMasterListSigningKey (ICAO 9303-12 §7.1.1.3)."""
 
 _SEQUENCE, _SET, _INTEGER, _OCTET_STRING, _OID, _NULL, _PRINTABLE = (
-    0x30,
-    0x31,
-    0x02,
-    0x04,
-    0x06,
-    0x05,
-    0x13,
+    UniversalTag.SEQUENCE,
+    UniversalTag.SET,
+    UniversalTag.INTEGER,
+    UniversalTag.OCTET_STRING,
+    UniversalTag.OBJECT_IDENTIFIER,
+    UniversalTag.NULL,
+    UniversalTag.PRINTABLE_STRING,
 )
 _DIGEST_OIDS = {
     "sha1": "1.3.14.3.2.26",
@@ -328,8 +331,12 @@ class Pki:
         rsa_bits: int = 2048,
         subject_key_identifier: bytes | None = None,
         digest: str | None = None,
+        subject: x509.Name | None = None,
     ) -> Issued:
-        """A self-signed CSCA: basicConstraints CA, keyCertSign + cRLSign (ICAO 9303-12 §7.1.1)."""
+        """A self-signed CSCA: basicConstraints CA, keyCertSign + cRLSign (ICAO 9303-12 §7.1.1).
+
+        ``subject`` replaces the name C, O, CN made of ``country`` and ``common_name``.
+        """
         usage = x509.KeyUsage(
             digital_signature=False,
             content_commitment=False,
@@ -342,7 +349,7 @@ class Pki:
             decipher_only=False,
         )
         return self._issue(
-            _name(country, "Test PKI", common_name or f"CSCA {country} test"),
+            subject or _name(country, "Test PKI", common_name or f"CSCA {country} test"),
             None,
             algorithm,
             [(x509.BasicConstraints(ca=True, path_length=0), True), (usage, True)],
@@ -363,6 +370,7 @@ class Pki:
         rsa_bits: int,
         digest: str | None,
         extra: Sequence[tuple[x509.ExtensionType, bool]] = (),
+        key_usage: bool = True,
     ) -> Issued:
         usage = x509.KeyUsage(
             digital_signature=True,
@@ -381,7 +389,7 @@ class Pki:
             _name(country, "Test PKI", common_name),
             csca,
             algorithm,
-            [(usage, True), *extra],
+            [(usage, True), *extra] if key_usage else list(extra),
             not_before or self.now - timedelta(days=1),
             not_after or self.now + timedelta(days=10 * 365),
             rsa_bits,
@@ -398,9 +406,20 @@ class Pki:
         rsa_bits: int = 2048,
         digest: str | None = None,
         common_name: str = "Document Signer test",
+        key_usage: bool = True,
     ) -> Issued:
-        """A Document Signer certificate with keyUsage digitalSignature (ICAO 9303-12 §7.1.1)."""
-        return self._signer(csca, common_name, algorithm, not_before, not_after, rsa_bits, digest)
+        """A Document Signer certificate with keyUsage digitalSignature (ICAO 9303-12 §7.1.1);
+        ``key_usage`` False leaves the extension out, as some older test documents do."""
+        return self._signer(
+            csca,
+            common_name,
+            algorithm,
+            not_before,
+            not_after,
+            rsa_bits,
+            digest,
+            key_usage=key_usage,
+        )
 
     def master_list_signer(
         self,
@@ -487,8 +506,13 @@ class Pki:
         use_key_identifier: bool,
         content_type_attribute: str | None = None,
         extra_certificates: Sequence[bytes] = (),
+        issuer_rdn_order: Sequence[int] | None = None,
     ) -> bytes:
-        """ContentInfo with SignedData, one SignerInfo and signed attributes (RFC 5652 §5)."""
+        """ContentInfo with SignedData, one SignerInfo and signed attributes (RFC 5652 §5).
+
+        ``issuer_rdn_order`` lists the signer certificate's issuer RDNs by index in the order
+        the issuerAndSerialNumber gives them (a quirk of some genuine documents).
+        """
         certificate = asn1_x509.Certificate.load(signer.der)
         attributes = [
             cms.CMSAttribute(
@@ -510,9 +534,17 @@ class Pki:
                 name="subject_key_identifier", value=certificate.key_identifier
             )
         else:
+            issuer = certificate.issuer
+            if issuer_rdn_order is not None:
+                rdns = [
+                    asn1_x509.RelativeDistinguishedName.load(rdn.dump()) for rdn in issuer.chosen
+                ]
+                issuer = asn1_x509.Name(
+                    name="", value=asn1_x509.RDNSequence([rdns[i] for i in issuer_rdn_order])
+                )
             sid = cms.SignerIdentifier(
                 name="issuer_and_serial_number",
-                value={"issuer": certificate.issuer, "serial_number": certificate.serial_number},
+                value={"issuer": issuer, "serial_number": certificate.serial_number},
             )
         signer_info = cms.SignerInfo(
             {
@@ -549,18 +581,33 @@ class Pki:
         signing_time: datetime | None = None,
         use_key_identifier: bool = False,
         content_type_attribute: str | None = None,
+        content_type: str = LDS_SECURITY_OBJECT_OID,
+        issuer_rdn_order: Sequence[int] | None = None,
+        extra_certificates: Sequence[bytes] = (),
     ) -> bytes:
-        """EF.SOD: tag 77 around the SignedData over the DG hashes (ICAO 9303-10 §4.6.2)."""
+        """EF.SOD: tag 77 around the SignedData over the DG hashes (ICAO 9303-10 §4.6.2).
+
+        ``content_type`` is the eContentType and, unless ``content_type_attribute`` says
+        otherwise, the content-type attribute; ``issuer_rdn_order`` reorders the RDNs of
+        the signer identifier's issuer (see :meth:`_content_info`); ``extra_certificates``
+        (DER) are carried after the signer's.
+        """
         content = lds_security_object(data_groups, digest, version)
         signed = self._content_info(
             signer,
-            LDS_SECURITY_OBJECT_OID,
+            content_type,
             content,
             signing_time,
             use_key_identifier,
             content_type_attribute,
+            extra_certificates,
+            issuer_rdn_order,
         )
         return tlv.encode(0x77, signed)
+
+    def card_security(self, signer: Issued, security_infos: bytes) -> bytes:
+        """EF.CardSecurity: SignedData over the DER SecurityInfos (BSI TR-03110-3 §A.1.2.5)."""
+        return self._content_info(signer, SECURITY_OBJECT_OID, security_infos, None, False)
 
     def master_list(
         self, signer: Issued, certificates: Sequence[Issued], extra: Sequence[bytes] = ()

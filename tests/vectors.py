@@ -9,6 +9,13 @@ from typing import Any
 
 VECTORS_DIR = Path(__file__).resolve().parent / "vectors"
 BSI_DATASET = VECTORS_DIR / "bsi-tr03105-5"
+BSI_BDR_2008 = VECTORS_DIR / "bsi-bdr-2008"
+NL_SDU_2006 = VECTORS_DIR / "nl-sdu-2006"
+ETSI_PLUGTEST_SOD = VECTORS_DIR / "etsi-plugtest-sod"
+PYMRTD_ID_DATA_SOD = VECTORS_DIR / "pymrtd-id-data-sod"
+JMRTD_CARD_SECURITY = VECTORS_DIR / "jmrtd-cardsecurity"
+DE_MASTER_LIST = VECTORS_DIR / "de-masterlist" / "DE_ML_2024-12-19-10-09-11.ml"
+MRZ_SPECIMENS = VECTORS_DIR / "mrz-specimens.json"
 
 
 @cache

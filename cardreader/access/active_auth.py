@@ -12,11 +12,8 @@ import secrets
 from dataclasses import dataclass, field
 
 from cardreader.access.chip_auth_info import ActiveAuthenticationInfo
-from cardreader.crypto.active_auth import (
-    ActiveAuthenticationPublicKeyInfo,
-    RsaPublicKey,
-    verify_signature,
-)
+from cardreader.crypto.active_auth import ActiveAuthenticationPublicKeyInfo, verify_signature
+from cardreader.crypto.keys import RsaPublicKey
 from cardreader.crypto.pace_mapping import RandomSource
 from cardreader.errors import StatusWordError, UnsupportedProtocolError
 from cardreader.iso7816.apdu import EXTENDED_MAX_NE, SHORT_MAX_NE, Cla, CommandApdu, Ins, send

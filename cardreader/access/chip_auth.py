@@ -10,7 +10,8 @@ Inside the secure channel opened by BAC or PACE the terminal sends an ephemeral 
 Both sides compute ``K = KA(SK_PCD, PK_IC)`` (ECDH: the x-coordinate; DH: the whole shared
 value) and restart secure messaging with ``KS_enc = KDF(K, 1)``, ``KS_mac = KDF(K, 2)`` of
 the CA cipher and SSC 0 (§9.7.1, §9.8). The proof is implicit: only a chip holding
-``SK_IC`` can answer the next command under the new keys, so one confirming SELECT is sent.
+``SK_IC`` can answer the next command under the new keys, so that command is the caller's
+next useful one (a reader passes its next READ BINARY as ``confirm``), not an extra SELECT.
 ``PK_IC`` is only trustworthy once passive authentication has verified DG14.
 """
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import enum
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from cardreader.access.chip_auth_info import (
@@ -94,6 +96,8 @@ class ChipAuthenticationResult:
     terminal_public_key: bytes | None = field(default=None, repr=False)
     """``PK_PCD``, kept for Terminal Authentication (BSI TR-03110-1 §3.4)."""
     transport: SecureMessagingTransport | None = field(default=None, repr=False)
+    source: str = SUBJECT
+    """The file the static key came from: DG14 or EF.CardSecurity."""
 
     @property
     def passed(self) -> bool:
@@ -101,7 +105,7 @@ class ChipAuthenticationResult:
 
     def check(self) -> Check:
         """The report entry for this run."""
-        return Check(CheckKind.CHIP_AUTHENTICATION, self.status, self.reason, SUBJECT)
+        return Check(CheckKind.CHIP_AUTHENTICATION, self.status, self.reason, self.source)
 
 
 def _key_reference(key_id: int | None) -> bytes:
@@ -134,16 +138,32 @@ def _send_public_key(
     )
 
 
+Confirm = Callable[[SecureMessagingTransport], None]
+"""Sends the first commands under the new keys; the first answer whose MAC verifies is the
+proof, and what fails after it is raised as it is."""
+
+
+def confirm_by_select(channel: SecureMessagingTransport) -> None:
+    """SELECT DG14, for a caller with nothing else to send: any status word is proof, since
+    it was unwrapped under the new keys."""
+    try:
+        select_file(channel, Ef.DG14)
+    except StatusWordError as exc:
+        _log.debug("Chip Authentication: confirmed with SW %04X", exc.sw)
+
+
 def perform_chip_authentication(
     channel: SecureMessagingTransport,
     infos: ChipSecurityInfos,
     *,
     rng: RandomSource = secrets,
-    confirm: Ef = Ef.DG14,
+    confirm: Confirm = confirm_by_select,
+    source: str = SUBJECT,
 ) -> ChipAuthenticationResult:
-    """Run Chip Authentication with the best key of ``infos`` (DG14) through ``channel``.
+    """Run Chip Authentication with the best key of ``infos`` (from ``source``: DG14, or
+    EF.CardSecurity for Chip Authentication version 2) through ``channel``.
 
-    Returns PASSED with the re-keyed channel when the chip answers SELECT of ``confirm``
+    Returns PASSED with the re-keyed channel when the chip answers ``confirm``'s command
     under the new keys (any status word: a response MAC under the new keys is the proof),
     FAILED with the reason when the chip refuses a step or cannot answer under the new
     keys, NOT_SUPPORTED when DG14 offers nothing usable. A failure of the old channel
@@ -153,7 +173,7 @@ def perform_chip_authentication(
     try:
         choice = select_chip_authentication(infos)
     except UnsupportedProtocolError as exc:
-        return ChipAuthenticationResult(CheckStatus.NOT_SUPPORTED, str(exc))
+        return ChipAuthenticationResult(CheckStatus.NOT_SUPPORTED, str(exc), source=source)
     protocol = choice.protocol
     group = pace_group(choice.key.public_key.domain_parameters)
     if group.public_key_size + _SM_OVERHEAD > SHORT_MAX_LC and not channel.supports_extended_length:
@@ -162,6 +182,7 @@ def perform_chip_authentication(
             f"{protocol.name} needs extended-length APDUs, which this reader lacks",
             protocol,
             choice.key_id,
+            source=source,
         )
     private_key = group.generate_private_key(rng)
     public_key = group.public_key(private_key)
@@ -172,7 +193,7 @@ def perform_chip_authentication(
         status: CheckStatus, reason: str, transport: SecureMessagingTransport | None = None
     ) -> ChipAuthenticationResult:
         return ChipAuthenticationResult(
-            status, reason, protocol, choice.key_id, public_key, transport
+            status, reason, protocol, choice.key_id, public_key, transport, source
         )
 
     try:
@@ -190,52 +211,40 @@ def perform_chip_authentication(
         derive_key(shared, KdfCounter.MAC, alg),
     )
     try:
-        select_file(rekeyed, confirm)
-    except StatusWordError as exc:  # unwrapped under the new keys: proven all the same
-        _log.debug("Chip Authentication: confirmed with SW %04X", exc.sw)
+        confirm(rekeyed)
     except SecureMessagingError as exc:
+        if rekeyed.answered:  # proven already: a later failure is the caller's to report
+            raise
         _log.info("Chip Authentication failed: %s", exc)
         return outcome(
             CheckStatus.FAILED,
-            "the chip cannot answer under the keys agreed with the DG14 public key, so it "
+            f"the chip cannot answer under the keys agreed with the {source} public key, so it "
             f"does not hold the matching private key: {exc}",
         )
-    implied = " (implied by DG14 without ChipAuthenticationInfo)" if choice.implied else ""
+    implied = f" (implied by {source} without ChipAuthenticationInfo)" if choice.implied else ""
     return outcome(
         CheckStatus.PASSED,
-        f"the chip proved it holds the DG14 private key: {protocol.name}{implied}; "
+        f"the chip proved it holds the {source} private key: {protocol.name}{implied}; "
         f"secure messaging continues under the new {alg.cipher.name} keys",
         rekeyed,
     )
 
 
-def check_pace_chip_authentication(pace: PaceResult, infos: ChipSecurityInfos) -> Check:
-    """Chip Authentication by PACE-CAM (ICAO 9303-11 §4.4.3.5): ``CA_IC`` against DG14's key."""
+def check_pace_chip_authentication(
+    pace: PaceResult, infos: ChipSecurityInfos, source: str = SUBJECT
+) -> Check:
+    """Chip Authentication by PACE-CAM (ICAO 9303-11 §4.4.3.5): ``CA_IC`` against the static
+    key of ``source`` (EF.CardSecurity, or DG14 when the chip has no EF.CardSecurity)."""
+    kind = CheckKind.CHIP_AUTHENTICATION
     if pace.mapping is not PaceMapping.CHIP_AUTHENTICATION:
-        return Check(
-            CheckKind.CHIP_AUTHENTICATION,
-            CheckStatus.NOT_SUPPORTED,
-            f"PACE ran with {pace.protocol.name}, without the Chip Authentication Mapping",
-            SUBJECT,
-        )
+        reason = f"PACE ran with {pace.protocol.name}, without the Chip Authentication Mapping"
+        return Check(kind, CheckStatus.NOT_SUPPORTED, reason, source)
     keys = [key for key in infos.chip_authentication_keys if key.key_agreement is KeyAgreement.ECDH]
     if not keys:
-        return Check(
-            CheckKind.CHIP_AUTHENTICATION,
-            CheckStatus.NOT_SUPPORTED,
-            "DG14 lists no ECDH Chip Authentication key for PACE-CAM",
-            SUBJECT,
-        )
+        reason = f"{source} lists no ECDH Chip Authentication key for PACE-CAM"
+        return Check(kind, CheckStatus.NOT_SUPPORTED, reason, source)
     if any(pace.verify_chip_authentication(key.public_key.encoded) for key in keys):
-        return Check(
-            CheckKind.CHIP_AUTHENTICATION,
-            CheckStatus.PASSED,
-            "PACE-CAM: the chip authentication data matches the DG14 public key",
-            SUBJECT,
-        )
-    return Check(
-        CheckKind.CHIP_AUTHENTICATION,
-        CheckStatus.FAILED,
-        "PACE-CAM: the chip authentication data does not match any DG14 public key",
-        SUBJECT,
-    )
+        reason = f"PACE-CAM: the chip authentication data matches the {source} public key"
+        return Check(kind, CheckStatus.PASSED, reason, source)
+    reason = f"PACE-CAM: the chip authentication data does not match any {source} public key"
+    return Check(kind, CheckStatus.FAILED, reason, source)

@@ -1,8 +1,9 @@
 """DG14 and the Chip, Terminal and Active Authentication SecurityInfos (ICAO 9303-11 §9.2).
 
-DG14 (tag 6E, ICAO 9303-10 §4.7.14) wraps the same ``SecurityInfos`` SET as EF.CardAccess,
-so :func:`cardreader.access.pace_info.parse_card_access` reads the outer structure and this
-module interprets the infos that it keeps raw:
+DG14 (tag 6E, ICAO 9303-10 §4.7.14) wraps the same ``SecurityInfos`` SET as EF.CardAccess
+(and EF.CardSecurity signs one, BSI TR-03110-3 §A.1.2.5), so
+:func:`cardreader.access.pace_info.parse_card_access` reads the outer structure and this
+module interprets the infos that it keeps raw, each with its declared layout:
 
 - ChipAuthenticationInfo ``{id-CA-*, version, keyId OPTIONAL}`` and
   ChipAuthenticationPublicKeyInfo ``{id-PK-DH | id-PK-ECDH, SubjectPublicKeyInfo,
@@ -17,22 +18,25 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from asn1crypto import core
+
 from cardreader.access.pace_info import (
     CardAccess,
     KeyAgreement,
     RawSecurityInfo,
+    optional_small_integer,
     parse_card_access,
+    small_integer,
 )
-from cardreader.crypto.active_auth import (
+from cardreader.asn1 import load
+from cardreader.crypto.kdf import KeyAlgorithm
+from cardreader.crypto.keys import (
     DhPublicKey,
     EcPublicKey,
     RsaPublicKey,
-    decode_padded,
-    der_oid,
-    der_unsigned,
     parse_subject_public_key_info,
+    standardized_only,
 )
-from cardreader.crypto.kdf import KeyAlgorithm
 from cardreader.errors import ParseError, UnsupportedProtocolError
 from cardreader.iso7816 import tlv
 from cardreader.log import get_logger
@@ -51,8 +55,6 @@ ID_CA = "0.4.0.127.0.7.2.2.3"
 ID_AA = "2.23.136.1.1.5"
 """id-icao-mrtd-security-aaProtocolObject (ICAO 9303-11 §9.2)."""
 
-_MAX_SMALL_INTEGER_BYTES = 4
-"""Versions and key identifiers are small integers."""
 MAX_CHIP_AUTHENTICATION_KEYS = 16
 """Chips hold one or two keys; more are refused, which bounds the cost of validating them."""
 
@@ -60,6 +62,56 @@ CHIP_AUTHENTICATION_KEYS: Mapping[str, KeyAgreement] = MappingProxyType(
     {f"{ID_PK}.1": KeyAgreement.DH, f"{ID_PK}.2": KeyAgreement.ECDH}
 )
 """id-PK-DH and id-PK-ECDH."""
+
+
+class _ChipAuthenticationInfo(core.Sequence):  # type: ignore[misc]
+    """ChipAuthenticationInfo (ICAO 9303-11 §9.2.5)."""
+
+    _fields = [  # noqa: RUF012 (asn1crypto schema)
+        ("protocol", core.ObjectIdentifier),
+        ("version", core.Integer),
+        ("key_id", core.Integer, {"optional": True}),
+    ]
+
+
+class _ChipAuthenticationPublicKeyInfo(core.Sequence):  # type: ignore[misc]
+    """ChipAuthenticationPublicKeyInfo (ICAO 9303-11 §9.2.6); the key is a
+    SubjectPublicKeyInfo, read by :func:`parse_subject_public_key_info`."""
+
+    _fields = [  # noqa: RUF012 (asn1crypto schema)
+        ("protocol", core.ObjectIdentifier),
+        ("chip_authentication_public_key", core.Any),
+        ("key_id", core.Integer, {"optional": True}),
+    ]
+
+
+class _FileId(core.Sequence):  # type: ignore[misc]
+    """FileID (BSI TR-03110-3 §A.1.1.3)."""
+
+    _fields = [  # noqa: RUF012 (asn1crypto schema)
+        ("fid", core.OctetString),
+        ("sfid", core.OctetString, {"optional": True}),
+    ]
+
+
+class _TerminalAuthenticationInfo(core.Sequence):  # type: ignore[misc]
+    """TerminalAuthenticationInfo (BSI TR-03110-3 §A.1.1.3)."""
+
+    _fields = [  # noqa: RUF012 (asn1crypto schema)
+        ("protocol", core.ObjectIdentifier),
+        ("version", core.Integer),
+        ("ef_cvca", _FileId, {"optional": True}),
+    ]
+
+
+class _ActiveAuthenticationInfo(core.Sequence):  # type: ignore[misc]
+    """ActiveAuthenticationInfo (ICAO 9303-11 §9.2.8)."""
+
+    _fields = [  # noqa: RUF012 (asn1crypto schema)
+        ("protocol", core.ObjectIdentifier),
+        ("version", core.Integer),
+        ("signature_algorithm", core.ObjectIdentifier),
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,50 +201,42 @@ class ChipSecurityInfos:
     """SecurityInfos of other protocols, and keys whose algorithm this library lacks."""
 
 
-def _small_integer(item: tlv.Tlv) -> int:
-    return der_unsigned(item, _MAX_SMALL_INTEGER_BYTES)
-
-
-def _optional_key_id(rest: list[tlv.Tlv], what: str) -> int | None:
-    if len(rest) > 1:
-        raise ParseError(f"{what}: {len(rest)} trailing elements")
-    return _small_integer(rest[0]) if rest else None
-
-
-def _parse_ca_info(
-    protocol: ChipAuthenticationProtocol, rest: list[tlv.Tlv]
-) -> ChipAuthenticationInfo:
-    if not rest:
-        raise ParseError(f"{protocol.name}: ChipAuthenticationInfo without a version")
+def _parse_ca_info(protocol: ChipAuthenticationProtocol, der: bytes) -> ChipAuthenticationInfo:
+    info = load(_ChipAuthenticationInfo, der, f"{protocol.name} ChipAuthenticationInfo")
     return ChipAuthenticationInfo(
-        protocol, _small_integer(rest[0]), _optional_key_id(rest[1:], protocol.name)
+        protocol,
+        small_integer(info["version"], protocol.name),
+        optional_small_integer(info["key_id"], protocol.name),
     )
 
 
-def _parse_public_key_info(oid: str, rest: list[tlv.Tlv]) -> ChipAuthenticationPublicKeyInfo:
-    if not rest:
-        raise ParseError("ChipAuthenticationPublicKeyInfo without a public key")
+def _parse_public_key_info(oid: str, der: bytes) -> ChipAuthenticationPublicKeyInfo:
+    info = load(_ChipAuthenticationPublicKeyInfo, der, "ChipAuthenticationPublicKeyInfo")
     agreement = CHIP_AUTHENTICATION_KEYS[oid]
-    spki = rest[0].encode()
+    spki = info["chip_authentication_public_key"].dump()
     key = parse_subject_public_key_info(spki)
     if isinstance(key, RsaPublicKey) or (agreement is _ECDH) != isinstance(key, EcPublicKey):
         raise ParseError(f"id-PK-{agreement.value} holds a key of another kind")
-    return ChipAuthenticationPublicKeyInfo(
-        agreement, key, _optional_key_id(rest[1:], "ChipAuthenticationPublicKeyInfo"), spki
+    standardized_only(key)
+    key_id = optional_small_integer(info["key_id"], "ChipAuthenticationPublicKeyInfo")
+    return ChipAuthenticationPublicKeyInfo(agreement, key, key_id, spki)
+
+
+def _parse_ta_info(der: bytes) -> TerminalAuthenticationInfo:
+    info = load(_TerminalAuthenticationInfo, der, "TerminalAuthenticationInfo")
+    ef_cvca = info["ef_cvca"]
+    return TerminalAuthenticationInfo(
+        small_integer(info["version"], "TerminalAuthenticationInfo"),
+        None if isinstance(ef_cvca, core.Void) else ef_cvca.dump(),
     )
 
 
-def _parse_ta_info(rest: list[tlv.Tlv]) -> TerminalAuthenticationInfo:
-    if not rest or len(rest) > 2:
-        raise ParseError(f"TerminalAuthenticationInfo with {len(rest)} elements after the OID")
-    ef_cvca = rest[1].encode() if len(rest) > 1 else None
-    return TerminalAuthenticationInfo(_small_integer(rest[0]), ef_cvca)
-
-
-def _parse_aa_info(rest: list[tlv.Tlv]) -> ActiveAuthenticationInfo:
-    if len(rest) != 2:
-        raise ParseError(f"ActiveAuthenticationInfo with {len(rest)} elements after the OID")
-    return ActiveAuthenticationInfo(_small_integer(rest[0]), der_oid(rest[1]))
+def _parse_aa_info(der: bytes) -> ActiveAuthenticationInfo:
+    info = load(_ActiveAuthenticationInfo, der, "ActiveAuthenticationInfo")
+    return ActiveAuthenticationInfo(
+        small_integer(info["version"], "ActiveAuthenticationInfo"),
+        info["signature_algorithm"].dotted,
+    )
 
 
 def parse_security_infos(card_access: CardAccess) -> ChipSecurityInfos:
@@ -211,19 +255,18 @@ def parse_security_infos(card_access: CardAccess) -> ChipSecurityInfos:
     if key_count > MAX_CHIP_AUTHENTICATION_KEYS:
         raise ParseError(f"{key_count} Chip Authentication public keys")
     for raw in card_access.other:
-        rest = tlv.decode_single(raw.der).children()[1:]
         if raw.oid in CA_PROTOCOLS:
-            ca.append(_parse_ca_info(CA_PROTOCOLS[raw.oid], rest))
+            ca.append(_parse_ca_info(CA_PROTOCOLS[raw.oid], raw.der))
         elif raw.oid in CHIP_AUTHENTICATION_KEYS:
             try:
-                keys.append(_parse_public_key_info(raw.oid, rest))
+                keys.append(_parse_public_key_info(raw.oid, raw.der))
             except UnsupportedProtocolError as exc:
                 _log.info("Chip Authentication key not usable: %s", exc)
                 other.append(raw)
         elif raw.oid == ID_TA:
-            ta.append(_parse_ta_info(rest))
+            ta.append(_parse_ta_info(raw.der))
         elif raw.oid == ID_AA:
-            aa.append(_parse_aa_info(rest))
+            aa.append(_parse_aa_info(raw.der))
         else:
             other.append(raw)
     if len(aa) > 1:
@@ -240,7 +283,7 @@ def parse_security_infos(card_access: CardAccess) -> ChipSecurityInfos:
 
 def parse_dg14(data: bytes) -> ChipSecurityInfos:
     """Parse DG14 (tag 6E around ``SecurityInfos``, ICAO 9303-10 §4.7.14)."""
-    infos = decode_padded(data, DG14_TAG, "DG14").value
+    infos = tlv.decode_padded(data, DG14_TAG, "DG14").value
     return parse_security_infos(parse_card_access(infos))
 
 

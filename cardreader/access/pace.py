@@ -36,6 +36,7 @@ from cardreader.errors import (
     ParseError,
     StatusWordError,
     UnsupportedProtocolError,
+    WrongPasswordError,
 )
 from cardreader.iso7816 import tlv
 from cardreader.iso7816.apdu import (
@@ -62,6 +63,9 @@ MSE_SET_AT_P2 = 0xA4
 
 _DAD_OVERHEAD = 8
 """Upper bound of the 7C and inner tag/length octets around a public key."""
+PASSWORD_REFUSED = frozenset({0x6300, *range(0x63C0, 0x63D0)})
+"""Answers to the terminal's token that mean the password was wrong: authentication failed,
+or failed with x tries left (ICAO 9303-11 §4.4.4.2, ISO/IEC 7816-4 §5.6 table 5)."""
 
 
 class PasswordReference(enum.IntEnum):
@@ -174,9 +178,10 @@ class PaceResult:
 class _Exchange:
     """The chain of GENERAL AUTHENTICATE commands of one PACE run (§4.4.4.2-3)."""
 
-    def __init__(self, transport: Transport, extended: bool) -> None:
+    def __init__(self, transport: Transport, extended: bool, password: PasswordReference) -> None:
         self._transport = transport
         self._extended = extended
+        self._password = password
 
     def step(self, objects: bytes, *, last: bool = False) -> tlv.Tlv:
         command = CommandApdu(
@@ -190,6 +195,8 @@ class _Exchange:
         try:
             response = send(self._transport, command, self._extended)
         except StatusWordError as exc:
+            if last and exc.sw in PASSWORD_REFUSED:  # the chip checked our token: wrong password
+                raise WrongPasswordError(METHOD, self._password.name) from exc
             raise AccessDeniedError(METHOD, f"the chip refused a step with {exc.sw:04X}") from exc
         data = tlv.decode_single(response.data)
         if data.tag != AuthTag.DYNAMIC_AUTHENTICATION_DATA:
@@ -263,7 +270,7 @@ def perform_pace(
     )
 
     _set_authentication_template(transport, info, password, parameter_id_in_mse)
-    exchange = _Exchange(transport, extended)
+    exchange = _Exchange(transport, extended, password.reference)
     encrypted_nonce = exchange.step(b"").require(AuthTag.ENCRYPTED_NONCE).value
     nonce = decrypt_cbc(alg.cipher, password.key(alg), encrypted_nonce)
     _log.debug("PACE: nonce received, mapping (%s)", protocol.mapping.value)

@@ -1,9 +1,10 @@
 """EF.CardAccess SecurityInfos and the choice of the PACE protocol (ICAO 9303-11 §9.2).
 
 ``SecurityInfos ::= SET OF SecurityInfo``, each ``SEQUENCE { protocol OID, requiredData,
-optionalData OPTIONAL }``. PACEInfo (§9.2.1) and PACEDomainParameterInfo (§9.2.2) are
-parsed here; every other SecurityInfo (Terminal and Chip Authentication, ...) is kept as
-its raw DER so that the modules owning those protocols can parse it.
+optionalData OPTIONAL }``, declared below as asn1crypto layouts. PACEInfo (§9.2.1) and
+PACEDomainParameterInfo (§9.2.2) are parsed here; every other SecurityInfo (Terminal and
+Chip Authentication, ...) is kept as its raw DER so that the modules owning those
+protocols can parse it with their own layouts.
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from asn1crypto import core
+
+from cardreader.asn1 import UniversalTag, load
 from cardreader.crypto.dh import DhGroup
 from cardreader.crypto.domain_params import DomainParameters, standardized_domain_parameters
 from cardreader.crypto.ec import Curve
@@ -26,16 +30,51 @@ _log = get_logger(__name__)
 PACE_VERSION = 2
 """The only PACEInfo version of ICAO 9303-11 §9.2.1 (version 1 computed tokens differently)."""
 
-_MAX_INTEGER_BYTES = 4
+MAX_INTEGER_BYTES = 4
+"""Versions, key and parameter identifiers are small integers."""
+MAX_SECURITY_INFOS = 64
+"""More SecurityInfos than this are refused (chips list a handful)."""
 
 
-class Der(enum.IntEnum):
-    """Universal ASN.1 tags used by SecurityInfos (ITU-T X.690)."""
+class _SecurityInfo(core.Sequence):  # type: ignore[misc]
+    """SecurityInfo (ICAO 9303-11 §9.2): a protocol OID and its data."""
 
-    INTEGER = 0x02
-    OBJECT_IDENTIFIER = 0x06
-    SEQUENCE = 0x30
-    SET = 0x31
+    _fields = [  # noqa: RUF012 (asn1crypto schema)
+        ("protocol", core.ObjectIdentifier),
+        ("required_data", core.Any, {"optional": True}),  # required: checked with its OID
+        ("optional_data", core.Any, {"optional": True}),
+    ]
+
+
+class _SecurityInfos(core.SetOf):  # type: ignore[misc]
+    _child_spec = _SecurityInfo
+
+
+class _PaceInfo(core.Sequence):  # type: ignore[misc]
+    """PACEInfo (ICAO 9303-11 §9.2.1)."""
+
+    _fields = [  # noqa: RUF012 (asn1crypto schema)
+        ("protocol", core.ObjectIdentifier),
+        ("version", core.Integer),
+        ("parameter_id", core.Integer, {"optional": True}),
+    ]
+
+
+class _AlgorithmIdentifier(core.Sequence):  # type: ignore[misc]
+    _fields = [  # noqa: RUF012 (asn1crypto schema)
+        ("algorithm", core.ObjectIdentifier),
+        ("parameters", core.Any, {"optional": True}),
+    ]
+
+
+class _PaceDomainParameterInfo(core.Sequence):  # type: ignore[misc]
+    """PACEDomainParameterInfo (ICAO 9303-11 §9.2.2)."""
+
+    _fields = [  # noqa: RUF012 (asn1crypto schema)
+        ("protocol", core.ObjectIdentifier),
+        ("domain_parameter", _AlgorithmIdentifier),
+        ("parameter_id", core.Integer, {"optional": True}),
+    ]
 
 
 class KeyAgreement(enum.Enum):
@@ -161,40 +200,47 @@ class CardAccess:
     other: tuple[RawSecurityInfo, ...]
 
     @property
+    def count(self) -> int:
+        """How many SecurityInfos the file holds."""
+        return len(self.pace_infos) + len(self.domain_parameter_infos) + len(self.other)
+
+    @property
     def parameter_id_required(self) -> bool:
         """Whether MSE:Set AT must name the domain parameters (tag 84, §4.4.4.1)."""
         return len(self.pace_infos) > 1 or bool(self.domain_parameter_infos)
 
 
-def _integer(item: tlv.Tlv) -> int:
-    if item.tag != Der.INTEGER:
-        raise ParseError(f"expected an INTEGER, found tag {item.tag:X}")
-    if not item.value or len(item.value) > _MAX_INTEGER_BYTES:
-        raise ParseError(f"INTEGER of {len(item.value)} bytes is out of range")
-    if item.value[0] & 0x80:
-        raise ParseError("negative INTEGER where a version or identifier is expected")
-    return tlv.decode_uint(item.value)
+def small_integer(value: core.Integer, what: str) -> int:
+    """A version or identifier: a non-negative INTEGER of at most 4 octets."""
+    contents = value.contents or b""
+    if len(contents) > MAX_INTEGER_BYTES:
+        raise ParseError(f"{what}: INTEGER of {len(contents)} bytes exceeds {MAX_INTEGER_BYTES}")
+    number: int = value.native
+    if number < 0:
+        raise ParseError(f"{what}: negative INTEGER where a version or identifier is expected")
+    return number
 
 
-def _optional_integer(items: list[tlv.Tlv]) -> int | None:
-    if not items:
-        return None
-    if len(items) > 1:
-        raise ParseError(f"{len(items)} trailing elements in a SecurityInfo")
-    return _integer(items[0])
+def optional_small_integer(value: core.Asn1Value, what: str) -> int | None:
+    return None if isinstance(value, core.Void) else small_integer(value, what)
 
 
-def _parse_pace_info(protocol: PaceProtocol, rest: list[tlv.Tlv]) -> PaceInfo:
-    if not rest:
-        raise ParseError(f"{protocol.name}: PACEInfo without a version")
-    return PaceInfo(protocol, _integer(rest[0]), _optional_integer(rest[1:]))
+def _parse_pace_info(protocol: PaceProtocol, der: bytes) -> PaceInfo:
+    info = load(_PaceInfo, der, f"{protocol.name} PACEInfo")
+    return PaceInfo(
+        protocol,
+        small_integer(info["version"], protocol.name),
+        optional_small_integer(info["parameter_id"], protocol.name),
+    )
 
 
-def _parse_domain_parameter_info(oid: str, rest: list[tlv.Tlv]) -> PaceDomainParameterInfo:
-    if not rest or rest[0].tag != Der.SEQUENCE:
-        raise ParseError("PACEDomainParameterInfo without an AlgorithmIdentifier")
+def _parse_domain_parameter_info(oid: str, der: bytes) -> PaceDomainParameterInfo:
+    info = load(_PaceDomainParameterInfo, der, "PACEDomainParameterInfo")
     return PaceDomainParameterInfo(
-        oid, PACE_DOMAIN_PARAMETER_PROTOCOLS[oid], rest[0].encode(), _optional_integer(rest[1:])
+        oid,
+        PACE_DOMAIN_PARAMETER_PROTOCOLS[oid],
+        info["domain_parameter"].dump(),
+        optional_small_integer(info["parameter_id"], "PACEDomainParameterInfo"),
     )
 
 
@@ -204,26 +250,27 @@ def parse_card_access(data: bytes) -> CardAccess:
     Zero bytes after the SET (files padded to a block) are ignored.
     """
     top, trailing = tlv.decode_one(data)
-    if top.tag != Der.SET:
+    if top.tag != UniversalTag.SET:
         raise ParseError(f"SecurityInfos must be a SET, found tag {top.tag:X}")
     if trailing.strip(b"\x00"):
         raise ParseError(f"{len(trailing)} bytes after the SecurityInfos")
+    infos = load(_SecurityInfos, data[: len(data) - len(trailing)], "SecurityInfos")
+    if len(infos) > MAX_SECURITY_INFOS:
+        raise ParseError(f"{len(infos)} SecurityInfos (at most {MAX_SECURITY_INFOS})")
     pace: list[PaceInfo] = []
     domain: list[PaceDomainParameterInfo] = []
     other: list[RawSecurityInfo] = []
-    for item in top.children():
-        if item.tag != Der.SEQUENCE:
-            raise ParseError(f"a SecurityInfo must be a SEQUENCE, found tag {item.tag:X}")
-        children = item.children()
-        if not children or children[0].tag != Der.OBJECT_IDENTIFIER:
-            raise ParseError("a SecurityInfo must start with its protocol OID")
-        oid = tlv.decode_oid(children[0].value)
+    for info in infos:
+        oid = info["protocol"].dotted
+        if isinstance(info["required_data"], core.Void):
+            raise ParseError(f"SecurityInfo {oid} without its required data (ICAO 9303-11 §9.2)")
+        der = info.dump()
         if oid in PACE_PROTOCOLS:
-            pace.append(_parse_pace_info(PACE_PROTOCOLS[oid], children[1:]))
+            pace.append(_parse_pace_info(PACE_PROTOCOLS[oid], der))
         elif oid in PACE_DOMAIN_PARAMETER_PROTOCOLS:
-            domain.append(_parse_domain_parameter_info(oid, children[1:]))
+            domain.append(_parse_domain_parameter_info(oid, der))
         else:
-            other.append(RawSecurityInfo(oid, item.encode()))
+            other.append(RawSecurityInfo(oid, der))
     return CardAccess(tuple(pace), tuple(domain), tuple(other))
 
 

@@ -169,6 +169,8 @@ class SecureMessagingTransport:
         self.inner = inner
         self.session = SecureMessagingSession(alg, ks_enc, ks_mac, ssc)
         self._closed = False
+        self.answered = 0
+        """Responses whose MAC verified under these keys (the proof of Chip Authentication)."""
 
     @property
     def supports_extended_length(self) -> bool:
@@ -195,6 +197,7 @@ class SecureMessagingTransport:
         except BaseException:
             self._closed = True
             raise
+        self.answered += 1
         plain = response.encode()
         _log.log(TRAFFIC, "SM plain response %s", plain.hex())
         return plain

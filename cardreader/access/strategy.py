@@ -3,6 +3,11 @@
 ICAO 9303-11 §4.2: a terminal must use PACE when EF.CardAccess offers it; BAC is the
 fallback for chips without PACE. A fallback from PACE to BAC is a downgrade, and the
 :class:`AccessReport` says so and why — a silent downgrade is a known weakness of readers.
+
+After PACE, before the eMRTD application is selected, EF.CardSecurity is read from the
+master file when the chip needs it to prove itself: after PACE-CAM (ICAO 9303-11 §4.4.3.5:
+its static key is there) or when EF.CardAccess announces Chip Authentication version 2 or
+later, whose keys live there (BSI TR-03110-3 §A.1.2.5).
 """
 
 from __future__ import annotations
@@ -12,9 +17,15 @@ import secrets
 from dataclasses import dataclass
 
 from cardreader.access.bac import BacKeys, perform_bac
+from cardreader.access.chip_auth_info import parse_security_infos
 from cardreader.access.credentials import Credentials
 from cardreader.access.pace import PacePassword, PaceResult, perform_pace
-from cardreader.access.pace_info import CardAccess, parse_card_access, select_pace_info
+from cardreader.access.pace_info import (
+    CardAccess,
+    PaceMapping,
+    parse_card_access,
+    select_pace_info,
+)
 from cardreader.access.secure_messaging import SecureMessagingTransport
 from cardreader.crypto.kdf import KeyAlgorithm
 from cardreader.crypto.pace_mapping import RandomSource
@@ -23,8 +34,10 @@ from cardreader.errors import (
     FileNotFoundOnCardError,
     ParseError,
     SecureMessagingError,
+    SecurityStatusError,
     StatusWordError,
     UnsupportedProtocolError,
+    WrongPasswordError,
 )
 from cardreader.files.ids import Ef
 from cardreader.files.reader import FileReader, select_application
@@ -32,6 +45,10 @@ from cardreader.log import get_logger
 from cardreader.transport.base import Transport
 
 _log = get_logger(__name__)
+
+CA_VERSION_WITH_CARD_SECURITY = 2
+"""Chip Authentication from version 2 on takes its keys from EF.CardSecurity (BSI
+TR-03110-3 §A.1.1.2, §A.1.2.5)."""
 
 
 class AccessMethod(enum.Enum):
@@ -69,14 +86,40 @@ class CardSession:
     reader: FileReader
     pace: PaceResult | None = None
     """The PACE outcome (ephemeral keys, CAM data) for Chip Authentication checks."""
+    card_security: bytes | None = None
+    """EF.CardSecurity, when the chip has it and the reader needed it (see above)."""
 
 
-def read_card_access(transport: Transport) -> bytes | None:
-    """EF.CardAccess, read in plain before access control; None when the chip has none."""
+def read_card_access(reader: FileReader) -> bytes | None:
+    """EF.CardAccess, read in plain before access control; None when the chip has none.
+
+    Its first READ BINARY also learns whether the card takes extended length (``reader``'s
+    policy keeps what it learned), once for the session.
+    """
     try:
-        return FileReader(transport).read(Ef.CARD_ACCESS)
+        return reader.read(Ef.CARD_ACCESS)
     except (FileNotFoundOnCardError, StatusWordError) as exc:
         _log.debug("no EF.CardAccess (%s)", exc)
+        return None
+
+
+def _card_security_needed(result: PaceResult, card_access: CardAccess) -> bool:
+    """PACE-CAM, or Chip Authentication of version 2 or later announced in EF.CardAccess."""
+    if result.mapping is PaceMapping.CHIP_AUTHENTICATION:
+        return True
+    try:
+        infos = parse_security_infos(card_access)
+    except (ParseError, UnsupportedProtocolError):
+        return False
+    return any(info.version >= CA_VERSION_WITH_CARD_SECURITY for info in infos.chip_authentication)
+
+
+def _read_card_security(reader: FileReader) -> bytes | None:
+    """EF.CardSecurity from the master file; None when the chip has none or refuses it."""
+    try:
+        return reader.read(Ef.CARD_SECURITY)
+    except (FileNotFoundOnCardError, SecurityStatusError) as exc:
+        _log.debug("no EF.CardSecurity (%s)", exc)
         return None
 
 
@@ -93,8 +136,12 @@ def _try_pace(
     credentials: Credentials,
     card_access: CardAccess,
     attempts: list[str],
+    refused: list[str],
     rng: RandomSource,
+    extended: bool,
 ) -> CardSession | None:
+    """PACE with each password in turn; ``refused`` collects those the chip called wrong.
+    ``extended``: whether the card took an extended-length READ BINARY in plain."""
     info = select_pace_info(card_access)
     for kind, password in _passwords(credentials):
         try:
@@ -107,10 +154,16 @@ def _try_pace(
             )
         except AccessDeniedError as exc:
             attempts.append(f"PACE-{kind}: {exc.reason}")
+            if isinstance(exc, WrongPasswordError):
+                refused.append(kind)
             _log.info("PACE with the %s was refused", kind)
             continue
         channel = SecureMessagingTransport(
             transport, result.key_algorithm, result.ks_enc, result.ks_mac
+        )
+        reader = FileReader(channel, extended=extended)
+        card_security = (
+            _read_card_security(reader) if _card_security_needed(result, card_access) else None
         )
         select_application(channel)
         report = AccessReport(
@@ -122,7 +175,7 @@ def _try_pace(
             fallback_reason=None,
             attempts=(*attempts, f"PACE-{kind}: opened"),
         )
-        return CardSession(channel, report, None, FileReader(channel), result)
+        return CardSession(channel, report, None, reader, result, card_security)
     return None
 
 
@@ -158,9 +211,14 @@ def open_session(
     rng: RandomSource = secrets,
 ) -> CardSession:
     """Open the chip with PACE (CAN, then MRZ) and fall back to BAC; raise
-    :class:`AccessDeniedError` listing every attempt when nothing works."""
+    :class:`AccessDeniedError` listing every attempt when nothing works, or
+    :class:`WrongPasswordError` when the chip refused every password given as wrong and
+    nothing else was left to try."""
     attempts: list[str] = []
-    raw = read_card_access(transport)
+    refused: list[str] = []
+    plain = FileReader(transport)
+    raw = read_card_access(plain)
+    extended = plain.policy.extended
     parsed: CardAccess | None = None
     reason: str
     if raw is None:
@@ -176,7 +234,9 @@ def open_session(
             reason = "EF.CardAccess lists no PACE protocol"
         else:
             try:
-                session = _try_pace(transport, credentials, parsed, attempts, rng)
+                session = _try_pace(
+                    transport, credentials, parsed, attempts, refused, rng, extended
+                )
             except UnsupportedProtocolError as exc:
                 session = None
                 attempts.append(f"PACE: {exc}")
@@ -187,6 +247,9 @@ def open_session(
                 session.card_access = raw
                 return session
             reason = "PACE failed: " + "; ".join(attempts)
+    all_refused = bool(refused) and len(refused) == len(_passwords(credentials))
+    if all_refused and (not allow_bac or not credentials.mrz_keys):
+        raise WrongPasswordError("PACE", " and ".join(refused))
     if not allow_bac:
         raise AccessDeniedError("PACE", reason)
     _log.info("falling back to BAC: %s", reason if not pace_offered else "PACE failed")
@@ -203,4 +266,4 @@ def open_session(
         fallback_reason=reason,
         attempts=(*attempts, outcome),
     )
-    return CardSession(channel, report, raw, FileReader(channel))
+    return CardSession(channel, report, raw, FileReader(channel, extended=extended))

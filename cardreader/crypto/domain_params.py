@@ -4,13 +4,19 @@ IDs 0-2 are the MODP groups of RFC 5114 §2.1-2.3; IDs 8-18 are the NIST curves 
 FIPS 186-4 / SEC 2 and the Brainpool curves of RFC 5639 §3. IDs 3-7 and 19-31 are reserved.
 The constants were exported from OpenSSL's built-in tables; ``tests/unit/test_domain_params.py``
 checks each of them (primality, generator order, agreement with ``cryptography``).
+
+:data:`NAMED_CURVES` is the library's one table of named curves: the OID of each curve in a
+SubjectPublicKeyInfo and the ``cryptography`` class that verifies on it, if any.
 """
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
+from dataclasses import dataclass
 from types import MappingProxyType
+
+from cryptography.hazmat.primitives.asymmetric import ec as crypto_ec
 
 from cardreader.crypto.dh import DhGroup
 from cardreader.crypto.ec import Curve, Point
@@ -112,6 +118,7 @@ STANDARDIZED_DOMAIN_PARAMETERS: Mapping[StandardizedDomainParameter, DomainParam
             ),
             StandardizedDomainParameter.SECP192R1: Curve(
                 name="secp192r1",
+                native=True,
                 p=_hex("FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEFFFFFFFFFFFFFFFF"),
                 a=_hex("FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEFFFFFFFFFFFFFFFC"),
                 b=_hex("64210519E59C80E70FA7E9AB72243049FEB8DEECC146B9B1"),
@@ -123,6 +130,7 @@ STANDARDIZED_DOMAIN_PARAMETERS: Mapping[StandardizedDomainParameter, DomainParam
             ),
             StandardizedDomainParameter.BRAINPOOL_P192R1: Curve(
                 name="brainpoolP192r1",
+                native=True,
                 p=_hex("C302F41D932A36CDA7A3463093D18DB78FCE476DE1A86297"),
                 a=_hex("6A91174076B1E0E19C39C031FE8685C1CAE040E5C69A28EF"),
                 b=_hex("469A28EF7C28CCA3DC721D044F4496BCCA7EF4146FBF25C9"),
@@ -134,6 +142,7 @@ STANDARDIZED_DOMAIN_PARAMETERS: Mapping[StandardizedDomainParameter, DomainParam
             ),
             StandardizedDomainParameter.SECP224R1: Curve(
                 name="secp224r1",
+                native=True,
                 p=_hex("FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF000000000000000000000001"),
                 a=_hex("FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFE"),
                 b=_hex("B4050A850C04B3ABF54132565044B0B7D7BFD8BA270B39432355FFB4"),
@@ -145,6 +154,7 @@ STANDARDIZED_DOMAIN_PARAMETERS: Mapping[StandardizedDomainParameter, DomainParam
             ),
             StandardizedDomainParameter.BRAINPOOL_P224R1: Curve(
                 name="brainpoolP224r1",
+                native=True,
                 p=_hex("D7C134AA264366862A18302575D1D787B09F075797DA89F57EC8C0FF"),
                 a=_hex("68A5E62CA9CE6C1C299803A6C1530B514E182AD8B0042A59CAD29F43"),
                 b=_hex("2580F63CCFE44138870713B1A92369E33E2135D266DBB372386C400B"),
@@ -156,6 +166,7 @@ STANDARDIZED_DOMAIN_PARAMETERS: Mapping[StandardizedDomainParameter, DomainParam
             ),
             StandardizedDomainParameter.SECP256R1: Curve(
                 name="secp256r1",
+                native=True,
                 p=_hex("FFFFFFFF00000001000000000000000000000000FFFFFFFFFFFFFFFFFFFFFFFF"),
                 a=_hex("FFFFFFFF00000001000000000000000000000000FFFFFFFFFFFFFFFFFFFFFFFC"),
                 b=_hex("5AC635D8AA3A93E7B3EBBD55769886BC651D06B0CC53B0F63BCE3C3E27D2604B"),
@@ -167,6 +178,7 @@ STANDARDIZED_DOMAIN_PARAMETERS: Mapping[StandardizedDomainParameter, DomainParam
             ),
             StandardizedDomainParameter.BRAINPOOL_P256R1: Curve(
                 name="brainpoolP256r1",
+                native=True,
                 p=_hex("A9FB57DBA1EEA9BC3E660A909D838D726E3BF623D52620282013481D1F6E5377"),
                 a=_hex("7D5A0975FC2C3057EEF67530417AFFE7FB8055C126DC5C6CE94A4B44F330B5D9"),
                 b=_hex("26DC5C6CE94A4B44F330B5D9BBD77CBF958416295CF7E1CE6BCCDC18FF8C07B6"),
@@ -178,6 +190,7 @@ STANDARDIZED_DOMAIN_PARAMETERS: Mapping[StandardizedDomainParameter, DomainParam
             ),
             StandardizedDomainParameter.BRAINPOOL_P320R1: Curve(
                 name="brainpoolP320r1",
+                native=True,
                 p=_hex(
                     "D35E472036BC4FB7E13C785ED201E065F98FCFA6F6F40DEF4F92B9EC7893EC28"
                     "FCD412B1F1B32E27"
@@ -207,6 +220,7 @@ STANDARDIZED_DOMAIN_PARAMETERS: Mapping[StandardizedDomainParameter, DomainParam
             ),
             StandardizedDomainParameter.SECP384R1: Curve(
                 name="secp384r1",
+                native=True,
                 p=_hex(
                     "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFE"
                     "FFFFFFFF0000000000000000FFFFFFFF"
@@ -236,6 +250,7 @@ STANDARDIZED_DOMAIN_PARAMETERS: Mapping[StandardizedDomainParameter, DomainParam
             ),
             StandardizedDomainParameter.BRAINPOOL_P384R1: Curve(
                 name="brainpoolP384r1",
+                native=True,
                 p=_hex(
                     "8CB91E82A3386D280F5D6F7E50E641DF152F7109ED5456B412B1DA197FB71123"
                     "ACD3A729901D1A71874700133107EC53"
@@ -265,6 +280,7 @@ STANDARDIZED_DOMAIN_PARAMETERS: Mapping[StandardizedDomainParameter, DomainParam
             ),
             StandardizedDomainParameter.BRAINPOOL_P512R1: Curve(
                 name="brainpoolP512r1",
+                native=True,
                 p=_hex(
                     "AADD9DB8DBE9C48B3FD4E6AE33C9FC07CB308DB3B3C9D20ED6639CCA70330871"
                     "7D4D9B009BC66842AECDA12AE6A380E62881FF2F2D82C68528AA6056583A48F3"
@@ -294,6 +310,7 @@ STANDARDIZED_DOMAIN_PARAMETERS: Mapping[StandardizedDomainParameter, DomainParam
             ),
             StandardizedDomainParameter.SECP521R1: Curve(
                 name="secp521r1",
+                native=True,
                 p=_hex(
                     "01FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF"
                     "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF"
@@ -340,3 +357,48 @@ def standardized_domain_parameters(parameter_id: int) -> DomainParameters:
         raise UnsupportedProtocolError(
             f"domain parameter ID {parameter_id} is reserved or not standardized"
         ) from None
+
+
+@dataclass(frozen=True, slots=True)
+class NamedCurve:
+    """A standardized curve as a SubjectPublicKeyInfo names it."""
+
+    parameter: StandardizedDomainParameter
+    oid: str
+    """The named-curve OID (SEC 2 §A.2, RFC 5480 §2.1.1.1, RFC 5639 §4.1)."""
+    backend: type[crypto_ec.EllipticCurve] | None
+    """``cryptography``'s class for the curve; None where it has none (the library's own
+    arithmetic verifies there)."""
+
+    @property
+    def curve(self) -> Curve:
+        params = STANDARDIZED_DOMAIN_PARAMETERS[self.parameter]
+        assert isinstance(params, Curve)
+        return params
+
+
+_P = StandardizedDomainParameter
+NAMED_CURVES: Mapping[str, NamedCurve] = MappingProxyType(
+    {
+        curve.oid: curve
+        for curve in (
+            NamedCurve(_P.SECP192R1, "1.2.840.10045.3.1.1", crypto_ec.SECP192R1),
+            NamedCurve(_P.SECP224R1, "1.3.132.0.33", crypto_ec.SECP224R1),
+            NamedCurve(_P.SECP256R1, "1.2.840.10045.3.1.7", crypto_ec.SECP256R1),
+            NamedCurve(_P.SECP384R1, "1.3.132.0.34", crypto_ec.SECP384R1),
+            NamedCurve(_P.SECP521R1, "1.3.132.0.35", crypto_ec.SECP521R1),
+            NamedCurve(_P.BRAINPOOL_P192R1, "1.3.36.3.3.2.8.1.1.3", None),
+            NamedCurve(_P.BRAINPOOL_P224R1, "1.3.36.3.3.2.8.1.1.5", None),
+            NamedCurve(_P.BRAINPOOL_P256R1, "1.3.36.3.3.2.8.1.1.7", crypto_ec.BrainpoolP256R1),
+            NamedCurve(_P.BRAINPOOL_P320R1, "1.3.36.3.3.2.8.1.1.9", None),
+            NamedCurve(_P.BRAINPOOL_P384R1, "1.3.36.3.3.2.8.1.1.11", crypto_ec.BrainpoolP384R1),
+            NamedCurve(_P.BRAINPOOL_P512R1, "1.3.36.3.3.2.8.1.1.13", crypto_ec.BrainpoolP512R1),
+        )
+    }
+)
+"""Every standardized curve by its named-curve OID."""
+
+CURVE_NAMES: Mapping[StandardizedDomainParameter, NamedCurve] = MappingProxyType(
+    {curve.parameter: curve for curve in NAMED_CURVES.values()}
+)
+"""The same table by standardized domain parameter ID."""

@@ -18,6 +18,7 @@ import hmac
 from dataclasses import dataclass
 from typing import Protocol
 
+from cardreader.asn1 import UniversalTag
 from cardreader.crypto.cipher import (
     BlockCipher,
     aes_cmac,
@@ -40,7 +41,7 @@ class PublicKeyTag(enum.IntEnum):
     """Tags of a public key data object (ICAO 9303-11 §9.4, tables 10 and 11)."""
 
     TEMPLATE = 0x7F49
-    OBJECT_IDENTIFIER = 0x06
+    OBJECT_IDENTIFIER = UniversalTag.OBJECT_IDENTIFIER
     DH_PUBLIC_VALUE = 0x84
     EC_PUBLIC_POINT = 0x86
 

@@ -12,6 +12,9 @@ class Ef(enum.Enum):
     """Elementary files: (file identifier, short EF identifier, file name for saving)."""
 
     CARD_ACCESS = (0x011C, 0x1C, "EF_CardAccess")
+    CARD_SECURITY = (0x011D, 0x1D, "EF_CardSecurity")
+    """In the master file, before the eMRTD application is selected (BSI TR-03110-3
+    §A.1.2.5, ICAO 9303-10 §3.11.3); EF.SOD has the same identifier inside the application."""
     COM = (0x011E, 0x1E, "EF_COM")
     SOD = (0x011D, 0x1D, "EF_SOD")
     DG1 = (0x0101, 0x01, "DG1")

@@ -1,7 +1,10 @@
-"""SELECT and READ BINARY with an adaptive block size (ISO/IEC 7816-4 §11.2, 9303-10 §3).
+"""READ BINARY with an adaptive block size (ISO/IEC 7816-4 §11.2, 9303-10 §3).
 
-The block size starts at the largest the link allows (extended length when the transport
-supports it), steps down on 6700/67xx/6Cxx/6282 and on transport errors, and is kept for
+Each file is read by its short EF identifier (ISO/IEC 7816-4 §7.2.2: P1 b8 = 1 selects the
+file and reads it in one command; ICAO 9303-10 §4.6 gives every LDS file its identifier),
+so no SELECT precedes a read. The block size starts at the largest the link allows
+(extended length when the transport supports it and the card has not refused it this
+session), steps down on 6700/67xx/6Cxx/6282 and on transport errors, and is kept for
 the rest of the session. Offsets above 32767 use READ BINARY with odd INS (B1) and an
 offset data object 54.
 """
@@ -66,6 +69,11 @@ class BlockSizePolicy:
     def size(self) -> int:
         return self.ladder[0]
 
+    @property
+    def extended(self) -> bool:
+        """Sizes above a short Le are still allowed: the card has not refused them."""
+        return self.size > SHORT_MAX_NE
+
     def step_down(self, cap: int | None = None) -> bool:
         """Drop the current size, or cap sizes at ``cap`` when the card named its limit.
 
@@ -100,12 +108,20 @@ def select_file(transport: Transport, ef: Ef) -> None:
 
 
 class FileReader:
-    """Reads whole EFs through ``transport`` with one :class:`BlockSizePolicy` per session."""
+    """Reads whole EFs through ``transport`` with one :class:`BlockSizePolicy` per session.
 
-    def __init__(self, transport: Transport, policy: BlockSizePolicy | None = None) -> None:
+    ``extended=False`` says the card already refused extended length this session (in
+    plain, before access control), so the secure channel does not probe it again.
+    """
+
+    def __init__(
+        self, transport: Transport, policy: BlockSizePolicy | None = None, *, extended: bool = True
+    ) -> None:
         self.transport = transport
         secure = isinstance(transport, SecureMessagingTransport)
-        self.policy = policy or BlockSizePolicy.for_link(transport.supports_extended_length, secure)
+        self.policy = policy or BlockSizePolicy.for_link(
+            extended and transport.supports_extended_length, secure
+        )
         self.stats = ReadStats()
 
     def _read_binary(self, offset: int, length: int, sfi: int | None) -> bytes:
@@ -164,13 +180,10 @@ class FileReader:
                 self.policy.step_down(len(data))
             return data
 
-    def read(self, ef: Ef, use_sfi: bool = False, progress: Progress | None = None) -> bytes:
-        """Read the whole of ``ef``; its length comes from the outer TLV header."""
-        sfi = ef.sfi if use_sfi else None
-        if sfi is None:
-            select_file(self.transport, ef)
-            self.stats.apdus += 1
-        first = self._chunk(0, None, sfi)
+    def read(self, ef: Ef, progress: Progress | None = None) -> bytes:
+        """Read the whole of ``ef`` (by its short EF identifier, then by offset in the file
+        that read made current); its length comes from the outer TLV header."""
+        first = self._chunk(0, None, ef.sfi)
         total = _header_length(first)
         if total > MAX_FILE_SIZE:
             raise ParseError(f"{ef.file_name} claims {total} bytes, more than the 1 MiB bound")

@@ -132,6 +132,16 @@ def decode_single(data: bytes) -> Tlv:
     return item
 
 
+def decode_padded(data: bytes, tag: int, what: str) -> Tlv:
+    """The one data object ``tag`` of a file; zero bytes after it (block padding) are ignored."""
+    item, trailing = decode_one(data)
+    if item.tag != tag:
+        raise ParseError(f"{what} must start with tag {tag:X}, found {item.tag:X}")
+    if trailing.strip(b"\x00"):
+        raise ParseError(f"{len(trailing)} bytes after {what}")
+    return item
+
+
 def walk(data: bytes, max_depth: int = MAX_DEPTH) -> list[tuple[int, Tlv]]:
     """Decode ``data`` recursively; return ``(depth, tlv)`` pairs in document order."""
     out: list[tuple[int, Tlv]] = []

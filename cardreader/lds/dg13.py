@@ -1,11 +1,12 @@
 """DG13 of the Vietnamese CCCD: personal data keyed by field number (docs/domain.md §2).
 
 ``6D { SEQUENCE { INTEGER version, OBJECT IDENTIFIER, SET { SEQUENCE { INTEGER n, value }
-... } } }``. The layout is known from one good source only, so the parser is tolerant:
-fields are found by their number, never by position; absent fields are None; unknown
-numbers are kept raw; a value may be any primitive string type, or a SEQUENCE of them
-(parents, spouse). Text is NFC-normalised; dates ``dd/mm/yyyy`` are parsed with the raw
-text kept. Personal fields are hidden from ``repr``.
+... } } }``, declared below as asn1crypto layouts. The layout is known from one good source
+only, so the parser is tolerant: version and OID may be absent; fields are found by their
+number, never by position; absent fields are None; unknown numbers are kept raw; a value
+may be any string type of :data:`STRING_CODECS`, or a SEQUENCE or SET of them (parents,
+spouse). Text is NFC-normalised; dates ``dd/mm/yyyy`` are parsed with the raw text kept.
+Counts are checked before any value is decoded. Personal fields are hidden from ``repr``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from types import MappingProxyType
 
+from asn1crypto import core
+
+from cardreader.asn1 import UniversalTag, asn1_parse_errors
 from cardreader.errors import ParseError
 from cardreader.idnumber import Sex
 from cardreader.iso7816 import tlv
@@ -51,39 +55,62 @@ class Dg13Field(enum.IntEnum):
     OLD_ID_NUMBER = 15
 
 
-class Asn1Tag(enum.IntEnum):
-    """Universal ASN.1 tags found in DG13 (ITU-T X.680 §8.4)."""
-
-    INTEGER = 0x02
-    OCTET_STRING = 0x04
-    OBJECT_IDENTIFIER = 0x06
-    UTF8_STRING = 0x0C
-    NUMERIC_STRING = 0x12
-    PRINTABLE_STRING = 0x13
-    TELETEX_STRING = 0x14
-    IA5_STRING = 0x16
-    VISIBLE_STRING = 0x1A
-    UNIVERSAL_STRING = 0x1C
-    BMP_STRING = 0x1E
-    SEQUENCE = 0x30
-    SET = 0x31
-
-
-STRING_CODECS: Mapping[int, str] = MappingProxyType(
+STRING_CODECS: Mapping[UniversalTag, str] = MappingProxyType(
     {
-        Asn1Tag.UTF8_STRING: "utf-8",
-        Asn1Tag.PRINTABLE_STRING: "utf-8",
-        Asn1Tag.NUMERIC_STRING: "utf-8",
-        Asn1Tag.IA5_STRING: "utf-8",
-        Asn1Tag.VISIBLE_STRING: "utf-8",
-        Asn1Tag.TELETEX_STRING: "utf-8",
-        Asn1Tag.OCTET_STRING: "utf-8",
-        Asn1Tag.BMP_STRING: "utf-16-be",
-        Asn1Tag.UNIVERSAL_STRING: "utf-32-be",
+        UniversalTag.UTF8_STRING: "utf-8",
+        UniversalTag.PRINTABLE_STRING: "utf-8",
+        UniversalTag.NUMERIC_STRING: "utf-8",
+        UniversalTag.IA5_STRING: "utf-8",
+        UniversalTag.VISIBLE_STRING: "utf-8",
+        UniversalTag.TELETEX_STRING: "utf-8",
+        UniversalTag.OCTET_STRING: "utf-8",
+        UniversalTag.BMP_STRING: "utf-16-be",
+        UniversalTag.UNIVERSAL_STRING: "utf-32-be",
     }
 )
 """How each accepted string type is decoded. The 8-bit types are read as UTF-8, a superset
 of their ASCII repertoire, since the card's choice of type is not confirmed."""
+
+
+class _Text(core.Choice):  # type: ignore[misc]
+    """A field value of one of the string types of :data:`STRING_CODECS`."""
+
+    _alternatives = [  # noqa: RUF012 (asn1crypto schema)
+        ("utf8", core.UTF8String),
+        ("printable", core.PrintableString),
+        ("numeric", core.NumericString),
+        ("ia5", core.IA5String),
+        ("visible", core.VisibleString),
+        ("teletex", core.TeletexString),
+        ("octets", core.OctetString),
+        ("bmp", core.BMPString),
+        ("universal", core.UniversalString),
+    ]
+
+
+class _Values(core.SequenceOf):  # type: ignore[misc]
+    """A field ``SEQUENCE { INTEGER n, value ... }``, or a SEQUENCE/SET of strings in it."""
+
+    _child_spec = core.Any
+
+
+class _ValueSet(core.SetOf):  # type: ignore[misc]
+    _child_spec = core.Any
+
+
+class _Fields(core.SetOf):  # type: ignore[misc]
+    _child_spec = _Values
+
+
+class _Dg13(core.Sequence):  # type: ignore[misc]
+    """The content of DG13 (docs/domain.md §2.5)."""
+
+    _fields = [  # noqa: RUF012 (asn1crypto schema)
+        ("version", core.Integer, {"optional": True}),
+        ("oid", core.ObjectIdentifier, {"optional": True}),
+        ("fields", _Fields),
+    ]
+
 
 SEX_TEXTS: Mapping[str, Sex] = MappingProxyType({"nam": Sex.MALE, "nữ": Sex.FEMALE})
 """Sex as printed on the card and in DG13 and the QR (casefolded, NFC)."""
@@ -140,8 +167,7 @@ class UnknownField:
     def text(self) -> str | None:
         """The value as text when it is a single string, else None."""
         try:
-            items = tlv.decode_all(self.value, max_elements=MAX_VALUES)
-            strings = _strings(items, self.number)
+            strings = _strings(_value_objects(self.value), self.number)
         except ParseError:
             return None
         return strings[0] if len(strings) == 1 else None
@@ -173,74 +199,91 @@ class Dg13:
     unknown_fields: tuple[UnknownField, ...] = field(default=(), repr=False)
 
 
-def _integer(item: tlv.Tlv, what: str) -> int:
-    if item.tag != Asn1Tag.INTEGER:
-        raise ParseError(f"{what} must be an INTEGER, not tag {item.tag:X}")
-    if not item.value or len(item.value) > _MAX_INTEGER_BYTES:
-        raise ParseError(f"{what} must have 1 to {_MAX_INTEGER_BYTES} bytes")
-    return int.from_bytes(item.value, "big", signed=True)
-
-
-def _decode_string(item: tlv.Tlv, number: int) -> str:
-    codec = STRING_CODECS.get(item.tag)
-    if codec is None:
-        raise ParseError(f"DG13 field {number} holds tag {item.tag:X}, not a string")
+def _integer(value: core.Asn1Value, what: str) -> int:
+    """A field number or version: an INTEGER of 1 to 4 octets."""
     try:
-        text = item.value.decode(codec)
+        parsed = value.parse(core.Integer) if isinstance(value, core.Any) else value
+        contents = parsed.contents or b""
+        number: int = parsed.native
+    except ValueError as exc:
+        raise ParseError(f"{what} must be an INTEGER") from exc
+    if not 1 <= len(contents) <= _MAX_INTEGER_BYTES:
+        raise ParseError(f"{what} must have 1 to {_MAX_INTEGER_BYTES} bytes")
+    return number
+
+
+def _value_objects(encoded: bytes) -> list[core.Any]:
+    """The value objects of one field, as they follow its number (at most :data:`MAX_VALUES`)."""
+    if not encoded:
+        return []
+    with asn1_parse_errors("DG13 field value"):
+        values = _Values.load(tlv.encode(UniversalTag.SEQUENCE, encoded), strict=True)
+        if len(values) > MAX_VALUES:
+            raise ParseError(f"more than {MAX_VALUES} value objects in a DG13 field")
+        return list(values)
+
+
+def _decode_string(value: core.Any, number: int) -> str:
+    try:
+        chosen = value.parse(_Text).chosen
+    except ValueError:
+        tag = value.dump()[0]
+        raise ParseError(f"DG13 field {number} holds tag {tag:X}, not a string") from None
+    codec = STRING_CODECS[UniversalTag(chosen.tag)]
+    try:
+        text = (chosen.contents or b"").decode(codec)
     except UnicodeDecodeError as exc:
         raise ParseError(f"DG13 field {number} is not valid {codec}") from exc
     return unicodedata.normalize("NFC", text)
 
 
-def _strings(values: list[tlv.Tlv], number: int) -> list[str]:
+_NESTED = {UniversalTag.SEQUENCE: _Values, UniversalTag.SET: _ValueSet}
+"""A value that is a SEQUENCE or SET of strings (parents, spouse), one level deep."""
+
+
+def _strings(values: list[core.Any], number: int) -> list[str]:
     """The strings of a field's value objects, one SEQUENCE or SET level flattened."""
     out: list[str] = []
-    for item in values:
-        parts = (
-            tlv.decode_all(item.value, max_elements=MAX_VALUES)
-            if item.tag in (Asn1Tag.SEQUENCE, Asn1Tag.SET)
-            else [item]
-        )
-        out.extend(_decode_string(part, number) for part in parts)
-        if len(out) > MAX_VALUES:
-            raise ParseError(f"DG13 field {number} holds more than {MAX_VALUES} strings")
+    with asn1_parse_errors(f"DG13 field {number}"):  # asn1crypto decodes an Any lazily
+        for value in values:
+            nested = _NESTED.get(value.dump()[0])
+            parts = list(value.parse(nested)) if nested is not None else [value]
+            if len(parts) > MAX_VALUES:
+                raise ParseError(f"DG13 field {number} holds more than {MAX_VALUES} strings")
+            out.extend(_decode_string(part, number) for part in parts)
+            if len(out) > MAX_VALUES:
+                raise ParseError(f"DG13 field {number} holds more than {MAX_VALUES} strings")
     return out
 
 
-def _entries(container: list[tlv.Tlv]) -> dict[int, bytes]:
+def _entries(fields: _Fields) -> dict[int, bytes]:
     """Field number → the field's value objects exactly as encoded."""
     entries: dict[int, bytes] = {}
-    for entry in container:
-        if entry.tag != Asn1Tag.SEQUENCE:
-            raise ParseError(f"DG13 entry with tag {entry.tag:X} instead of a SEQUENCE")
-        if not entry.value:
+    for field_values in fields:
+        if not len(field_values):
             raise ParseError("empty DG13 entry")
-        first, rest = tlv.decode_one(entry.value)
-        number = _integer(first, "DG13 field number")
+        number = _integer(field_values[0], "DG13 field number")
         if number < 0:
             raise ParseError("negative DG13 field number")
         if number in entries:
             raise ParseError(f"DG13 field {number} appears twice")
-        entries[number] = rest
+        entries[number] = b"".join(value.dump() for value in list(field_values)[1:])
     return entries
 
 
 def parse_dg13(data: bytes) -> Dg13:
     """Parse the CCCD's DG13 (docs/domain.md §2) by field number."""
-    body = unwrap(data, LdsTag.DG13).children()
-    if len(body) != 1 or body[0].tag != Asn1Tag.SEQUENCE:
-        raise ParseError("DG13 must hold one SEQUENCE")
-    header = tlv.decode_all(body[0].value, max_elements=MAX_FIELDS + 2)
-    version = next((i for i in header if i.tag == Asn1Tag.INTEGER), None)
-    oid = next((i for i in header if i.tag == Asn1Tag.OBJECT_IDENTIFIER), None)
-    container = next((i for i in header if i.tag == Asn1Tag.SET), None)
-    if container is None:
-        raise ParseError("DG13 holds no SET of fields")
-    entries = _entries(tlv.decode_all(container.value, max_elements=MAX_FIELDS))
+    body = unwrap(data, LdsTag.DG13).value
+    with asn1_parse_errors("DG13"):
+        content = _Dg13.load(body, strict=True)
+        fields = content["fields"]
+        if len(fields) > MAX_FIELDS:
+            raise ParseError(f"more than {MAX_FIELDS} fields in DG13")
+        entries = _entries(fields)
+        version, oid = content["version"], content["oid"]
 
     def strings(number: Dg13Field) -> list[str]:
-        values = tlv.decode_all(entries.get(number, b""), max_elements=MAX_VALUES)
-        return _strings(values, number)
+        return _strings(_value_objects(entries.get(number, b"")), number)
 
     def text(number: Dg13Field) -> str | None:
         values = [value for value in strings(number) if value]
@@ -258,8 +301,8 @@ def parse_dg13(data: bytes) -> Dg13:
     father, mother = [*parents, "", ""][:2]
     known = {int(number) for number in Dg13Field}
     return Dg13(
-        version=None if version is None else _integer(version, "DG13 version"),
-        oid=None if oid is None else tlv.decode_oid(oid.value),
+        version=None if isinstance(version, core.Void) else _integer(version, "DG13 version"),
+        oid=None if isinstance(oid, core.Void) else tlv.decode_oid(oid.contents or b""),
         field_numbers=tuple(entries),
         id_number=text(Dg13Field.ID_NUMBER),
         full_name=text(Dg13Field.FULL_NAME),

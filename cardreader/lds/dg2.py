@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from cardreader.asn1 import UniversalTag
 from cardreader.errors import ParseError, UnsupportedProtocolError
 from cardreader.iso7816 import tlv
 from cardreader.lds.tags import LdsTag, unwrap
@@ -72,7 +73,6 @@ FAC_FORMAT_ID = b"FAC\x00"
 FAC_VERSION_2005 = b"010\x00"
 """The ISO/IEC 19794-5:2005 version that ICAO 9303-9 requires."""
 _CONSTRUCTED = 0x20
-_SEQUENCE = 0x30
 
 IMAGE_DATA_TYPES_19794: Mapping[int, ImageFormat] = MappingProxyType(
     {0: ImageFormat.JPEG, 1: ImageFormat.JPEG2000}
@@ -335,7 +335,7 @@ def _parse_39794(bdb: bytes) -> tuple[str, tuple[FaceImage, ...]]:
     generation = _small_uint(version_items, 0, "version generation")
     year = _small_uint(version_items, 1, "version year")
     representations = tlv.decode_all(blocks.value, max_elements=MAX_FACES)
-    if representations and all(r.tag == _SEQUENCE for r in representations):
+    if representations and all(r.tag == UniversalTag.SEQUENCE for r in representations):
         faces = tuple(_parse_39794_face(r.children()) for r in representations)
     else:
         faces = (_parse_39794_face(representations),)

@@ -1,4 +1,9 @@
-"""Decode a DG2 face (JPEG or JPEG 2000) to PNG for display; the only module using Pillow.
+"""Decode a DG2 face (JPEG or JPEG 2000) for display, or to PNG or JPEG for saving; the
+only module using Pillow.
+
+For display the face is handed on as an image file Qt decodes without a re-encoding here
+(issue #16): the chip's own JPEG when its pixels need no conversion, else the decoded pixels
+as binary PGM/PPM (Netpbm: a short header, then the raw grey or RGB samples).
 
 Bounded: only the JPEG and JPEG 2000 decoders are enabled, the image size is read from
 the header and refused above :data:`MAX_DIMENSION` before any pixel is decoded, and every
@@ -7,6 +12,7 @@ decoder failure becomes :class:`ParseError`. The result carries no Pillow type.
 
 from __future__ import annotations
 
+import enum
 import io
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -24,26 +30,47 @@ PILLOW_FORMATS: Mapping[ImageFormat, str] = MappingProxyType(
     {ImageFormat.JPEG: "JPEG", ImageFormat.JPEG2000: "JPEG2000"}
 )
 """The one Pillow decoder tried for each detected format."""
-PNG_COMPRESS_LEVEL = 1
-"""The PNG only carries pixels to the screen: fast zlib level (about 4× faster than the
-default 6 on a 413 × 531 face, 11 % larger)."""
 DISPLAY_MODES = ("L", "RGB")
 """Modes kept as they are; anything else (CMYK, YCbCr, 16-bit grey, alpha) becomes RGB."""
 
 
 @dataclass(frozen=True, slots=True)
 class DecodedImage:
-    """A face ready to show: its size, its source format and the PNG encoding of its pixels."""
+    """A face ready to show: its size, its source format and ``display``, an image file of
+    it (the chip's JPEG, or PGM/PPM pixels: see above)."""
 
     width: int
     height: int
     mode: str
     source_format: ImageFormat
-    png: bytes = field(repr=False)
+    display: bytes = field(repr=False)
 
 
-def decode_face(image: bytes) -> DecodedImage:
-    """Decode a JPEG or JPEG 2000 face image and re-encode it as PNG."""
+class OutputFormat(enum.Enum):
+    """What a decoded face is encoded as: Netpbm for display, PNG or JPEG for saving."""
+
+    NETPBM = "PPM"
+    """Pillow's PPM writer: P5 (PGM) for grey, P6 (PPM) for RGB."""
+    PNG = "PNG"
+    JPEG = "JPEG"
+
+
+JPEG_QUALITY = 92
+"""Quality of a JPEG 2000 face saved as JPEG (a JPEG face is saved as the chip holds it)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Encoded:
+    width: int
+    height: int
+    mode: str
+    source_format: ImageFormat
+    data: bytes = field(repr=False)
+
+
+def _decode(image: bytes, output: OutputFormat, keep_jpeg: bool = False) -> _Encoded:
+    """Decode a JPEG or JPEG 2000 face image, bounded, and encode it as ``output``;
+    ``keep_jpeg``: a JPEG whose pixels need no conversion is returned as it is instead."""
     source_format = detect_image_format(image)
     if source_format is None:
         raise ParseError("the face image is neither JPEG nor JPEG 2000")
@@ -56,13 +83,38 @@ def decode_face(image: bytes) -> DecodedImage:
                 )
             opened.load()
             shown = opened if opened.mode in DISPLAY_MODES else opened.convert("RGB")
-            out = io.BytesIO()
-            shown.save(out, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
             mode = shown.mode
+            if keep_jpeg and source_format is ImageFormat.JPEG and shown is opened:
+                return _Encoded(width, height, mode, source_format, image)
+            out = io.BytesIO()
+            if output is OutputFormat.JPEG:
+                shown.save(out, format="JPEG", quality=JPEG_QUALITY)
+            else:
+                shown.save(out, format=output.value)
     except ParseError:
         raise
     except Exception as exc:
         # Pillow's decoders raise a wide, undocumented range of exceptions on malformed input
         # (OSError, ValueError, SyntaxError, struct.error, EOFError, DecompressionBombError...).
         raise ParseError(f"the {source_format.name} face image cannot be decoded: {exc}") from exc
-    return DecodedImage(width, height, mode, source_format, out.getvalue())
+    return _Encoded(width, height, mode, source_format, out.getvalue())
+
+
+def decode_face(image: bytes) -> DecodedImage:
+    """Decode a JPEG or JPEG 2000 face image for display (see the module docstring)."""
+    encoded = _decode(image, OutputFormat.NETPBM, keep_jpeg=True)
+    return DecodedImage(
+        encoded.width, encoded.height, encoded.mode, encoded.source_format, encoded.data
+    )
+
+
+def face_as_png(image: bytes) -> bytes:
+    """The face decoded and encoded as a PNG file."""
+    return _decode(image, OutputFormat.PNG).data
+
+
+def face_as_jpeg(image: bytes) -> bytes:
+    """The face as a JPEG file: the chip's own bytes when they are a JPEG that decodes,
+    else the JPEG 2000 face decoded and encoded as JPEG."""
+    encoded = _decode(image, OutputFormat.JPEG)
+    return image if encoded.source_format is ImageFormat.JPEG else encoded.data

@@ -5,7 +5,10 @@ every data group hash against EF.SOD; the SOD's signed attributes (content type 
 message digest, RFC 5652 §5.4, §11); the SOD signature with the Document Signer (DS)
 certificate; that certificate's validity at time T and its digitalSignature key usage; the
 chain DS → CSCA from the trust store; revocation by the CSCA's CRL; and the CSCA's country
-against the issuing state of the document (DG1).
+against the issuing state of the document (DG1). When the chip gave EF.CardSecurity, its
+signed attributes, signature, DS certificate, chain and CRL are checked the same way
+(kind ``card-security``, BSI TR-03110-3 §A.1.2.5): the keys PACE-CAM and Chip
+Authentication used from it are only as good as that proof.
 
 Time T is now unless the caller asks for another. The shell model is applied: DS and CSCA
 must both be valid at T, and the DS must have been issued while the CSCA was valid
@@ -15,21 +18,49 @@ must both be valid at T, and the DS must have been issued while the CSCA was val
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from cardreader.access.chip_auth_info import parse_security_infos
+from cardreader.access.pace_info import parse_card_access
 from cardreader.errors import ParseError, UnsupportedProtocolError
 from cardreader.files.ids import Ef
-from cardreader.verify.report import Check, CheckKind, CheckStatus, VerificationReport
+from cardreader.verify.card_security import parse_card_security_signed_data
+from cardreader.verify.report import (
+    Check,
+    CheckKind,
+    CheckStatus,
+    Finding,
+    FindingKind,
+    VerificationReport,
+)
 from cardreader.verify.signature import Certificate, KeyUsage, signature_algorithm_label
 from cardreader.verify.sod import (
     ContentType,
+    LdsSecurityObject,
     SignedData,
+    SignerMatch,
+    SignerSelection,
+    non_standard_content_type,
     parse_lds_security_object,
     parse_sod_signed_data,
 )
 from cardreader.verify.trust import TrustStore
 
 PASSED, FAILED = CheckStatus.PASSED, CheckStatus.FAILED
+SOD_FILE = "EF.SOD"
+CARD_SECURITY_FILE = "EF.CardSecurity"
+_CARD_SECURITY_ROLES = {
+    CheckKind.SOD_SIGNED_ATTRIBUTES: "signed-attributes",
+    CheckKind.SOD_SIGNATURE: "signature",
+    CheckKind.DS_CERTIFICATE: "ds-certificate",
+    CheckKind.CHAIN: "chain",
+}
+"""What each check of a signed file is called under kind ``card-security``."""
+_CONTENT_NAMES = {
+    ContentType.LDS_SECURITY_OBJECT: "the LDS security object",
+    ContentType.SECURITY_OBJECT: "the SecurityInfos of EF.CardSecurity",
+}
 UNKNOWN, NOT_SUPPORTED = CheckStatus.UNKNOWN, CheckStatus.NOT_SUPPORTED
 
 DATA_GROUPS: Mapping[int, Ef] = {number: Ef[f"DG{number}"] for number in range(1, 17)}
@@ -85,45 +116,67 @@ def _dg_hash_checks(
         return [Check(CheckKind.DG_HASH, NOT_SUPPORTED, f"security object: {exc}")]
     except ParseError as exc:
         return [Check(CheckKind.DG_HASH, FAILED, f"the security object is malformed: {exc}")]
+    present = {n for n, ef in DATA_GROUPS.items() if ef in files}
+    return [
+        data_group_hash_check(lso, n, files.get(DATA_GROUPS[n]), DATA_GROUPS[n] in absent)
+        for n in sorted(lso.hashes.keys() | present)
+    ]
+
+
+def data_group_hash_check(
+    lso: LdsSecurityObject, number: int, data: bytes | None, absent: bool
+) -> Check:
+    """Data group ``number`` (``data``, None when not read; ``absent``: the chip said it has
+    none) against its hash in EF.SOD's security object (ICAO 9303-11 §5.1 step 3)."""
     covered = lso.hashes
     algorithm = lso.hash_algorithm
-    present = {n: files[ef] for n, ef in DATA_GROUPS.items() if ef in files}
-    checks = []
-    for number in sorted(covered.keys() | present.keys()):
-        subject = f"DG{number}"
-        if number not in present and DATA_GROUPS[number] in absent:
-            reason = "listed in EF.SOD, but the chip has no such file"
-            checks.append(Check(CheckKind.DG_HASH, UNKNOWN, reason, subject))
-        elif number not in present:
-            reason = "listed in EF.SOD, not read: nothing from it is used"
-            checks.append(Check(CheckKind.DG_HASH, NOT_SUPPORTED, reason, subject))
-        elif number not in covered:
-            reason = "not covered by EF.SOD: its content is unproven"
-            checks.append(Check(CheckKind.DG_HASH, UNKNOWN, reason, subject))
-        elif algorithm.digest(present[number]) == covered[number]:
-            reason = f"{algorithm.label} matches EF.SOD"
-            checks.append(Check(CheckKind.DG_HASH, PASSED, reason, subject))
-        else:
-            reason = f"{algorithm.label} differs from EF.SOD: the data was altered"
-            checks.append(Check(CheckKind.DG_HASH, FAILED, reason, subject))
-    return checks
+    subject = f"DG{number}"
+    if data is None and absent:
+        reason = "listed in EF.SOD, but the chip has no such file"
+        return Check(CheckKind.DG_HASH, UNKNOWN, reason, subject)
+    if data is None:
+        reason = "listed in EF.SOD, not read: nothing from it is used"
+        return Check(CheckKind.DG_HASH, NOT_SUPPORTED, reason, subject)
+    if number not in covered:
+        reason = "not covered by EF.SOD: its content is unproven"
+        return Check(CheckKind.DG_HASH, UNKNOWN, reason, subject)
+    if algorithm.digest(data) == covered[number]:
+        return Check(CheckKind.DG_HASH, PASSED, f"{algorithm.label} matches EF.SOD", subject)
+    reason = f"{algorithm.label} differs from EF.SOD: the data was altered"
+    return Check(CheckKind.DG_HASH, FAILED, reason, subject)
 
 
-def _signed_attribute_checks(signed: SignedData) -> list[Check]:
-    """Content type and message digest attributes (RFC 5652 §5.4, ICAO 9303-10 §4.6.2.2)."""
+def _signed_attribute_checks(
+    signed: SignedData, file: str, expected: ContentType
+) -> tuple[list[Check], list[Finding]]:
+    """Content type and message digest attributes (RFC 5652 §5.4, §11.1; ICAO 9303-10
+    §4.6.2.2). The content-type attribute must equal the eContentType; an eContentType other
+    than ``expected`` (the SOD's content already parsed as its object) is a finding."""
     info = signed.signer_info
     kind = CheckKind.SOD_SIGNED_ATTRIBUTES
     if info.signed_attributes is None:
-        return [Check(kind, FAILED, "EF.SOD has no signed attributes (ICAO 9303-10 §4.6.2.2)")]
+        reason = f"{file} has no signed attributes (RFC 5652 §5.3, ICAO 9303-10 §4.6.2.2)"
+        return [Check(kind, FAILED, reason)], []
     checks = []
-    expected = ContentType.LDS_SECURITY_OBJECT.value
-    if info.content_type == expected:
-        checks.append(
-            Check(kind, PASSED, "content type is the LDS security object", "content-type")
+    findings = []
+    if info.content_type != signed.content_type:
+        reason = (
+            f"content type attribute is {info.content_type}, not the eContentType "
+            f"{signed.content_type} (RFC 5652 §11.1)"
         )
-    else:
-        reason = f"content type attribute is {info.content_type}, not {expected}"
         checks.append(Check(kind, FAILED, reason, "content-type"))
+    elif signed.content_type == expected.value:
+        reason = f"content type is {_CONTENT_NAMES[expected]}"
+        checks.append(Check(kind, PASSED, reason, "content-type"))
+    else:
+        described = non_standard_content_type(signed)
+        reason = f"content type {described}, as the eContentType; the content parses as expected"
+        checks.append(Check(kind, PASSED, reason, "content-type"))
+        detail = (
+            f"eContentType and content-type attribute are {described}, "
+            f"not {expected.value} (ICAO 9303-10 §4.6.2.1); the content is an LDSSecurityObject"
+        )
+        findings.append(Finding(FindingKind.CONTENT_TYPE, file, detail))
     label = info.digest_algorithm.label
     if info.message_digest == signed.content_digest():
         reason = f"{label} of the security object matches"
@@ -133,36 +186,67 @@ def _signed_attribute_checks(signed: SignedData) -> list[Check]:
     else:
         reason = f"{label} of the security object differs: the hashes were altered"
         checks.append(Check(kind, FAILED, reason, "message-digest"))
-    return checks
+    return checks, findings
 
 
-def _signature_check(signed: SignedData, ds: Certificate | None) -> Check:
+def _signature_check(
+    signed: SignedData, selection: SignerSelection | None, file: str
+) -> tuple[Check, list[Finding]]:
+    """The signature with the certificate the signer identifier selects (RFC 5652 §5.6).
+
+    A single embedded certificate named but for the order of its issuer's RDNs is used, and
+    a valid signature with it is a finding (docs/verification.md §3.1).
+    """
     kind = CheckKind.SOD_SIGNATURE
-    if ds is None and len(signed.certificates) == 1:
+    if selection is None and len(signed.certificates) == 1:
         reason = (
-            "the signer identifier does not name the one certificate EF.SOD carries "
+            f"the signer identifier does not name the one certificate {file} carries "
             "(ICAO 9303-10 §4.6.2: the DS certificate is in the SOD): altered or malformed"
         )
-        return Check(kind, FAILED, reason)
-    if ds is None:
-        return Check(kind, UNKNOWN, "the Document Signer certificate is not in EF.SOD")
+        return Check(kind, FAILED, reason), []
+    if selection is None:
+        return Check(kind, UNKNOWN, f"the Document Signer certificate is not in {file}"), []
     label = signature_algorithm_label(signed.signer_info.signature_algorithm)
+    reordered = selection.match is SignerMatch.RDN_ORDER
+    using = (
+        f"the one certificate {file} carries, named with its issuer's RDNs in another order"
+        if reordered
+        else "the DS certificate"
+    )
     try:
-        valid = signed.signature_valid(ds)
+        valid = signed.signature_valid(selection.certificate)
     except UnsupportedProtocolError as exc:
-        return Check(kind, NOT_SUPPORTED, f"cannot verify: {exc}")
+        return Check(kind, NOT_SUPPORTED, f"cannot verify: {exc}"), []
     except ParseError as exc:
-        return Check(kind, FAILED, f"malformed key or algorithm: {exc}")
-    if valid:
-        return Check(kind, PASSED, f"{label} signature by the Document Signer is valid")
-    return Check(kind, FAILED, f"{label} signature does not verify with the DS certificate")
+        return Check(kind, FAILED, f"malformed key or algorithm: {exc}"), []
+    if not valid:
+        return Check(kind, FAILED, f"{label} signature does not verify with {using}"), []
+    if not reordered:
+        return Check(kind, PASSED, f"{label} signature by the Document Signer is valid"), []
+    named = signed.signer_info.signer.issuer
+    assert named is not None  # an issuerAndSerialNumber: only it can be reordered
+    detail = (
+        f"issuerAndSerialNumber lists the issuer's RDNs as {', '.join(named.rdn_types)}, "
+        f"the certificate as {', '.join(selection.certificate.issuer.rdn_types)}: another "
+        "name for RFC 5280 §7.1, with the same attributes and serial number; the signature "
+        f"verifies with the one certificate {file} carries"
+    )
+    finding = Finding(FindingKind.SIGNER_IDENTIFIER_NAME_ORDER, file, detail)
+    return Check(kind, PASSED, f"{label} signature is valid with {using}"), [finding]
 
 
-def _certificate_checks(ds: Certificate | None, at: datetime) -> list[Check]:
-    """DS validity at T and key usage (ICAO 9303-12 §7.1.1)."""
+def _certificate_checks(
+    ds: Certificate | None, at: datetime, file: str
+) -> tuple[list[Check], list[Finding]]:
+    """DS validity at T and key usage (ICAO 9303-12 §7.1.1).
+
+    A keyUsage without digitalSignature forbids signing documents: failed. No keyUsage at
+    all restricts nothing (RFC 5280 §4.2.1.3) but ICAO 9303-12 §7.1.1 requires one: a
+    finding (older test documents of genuine issuers lack it, docs/verification.md §3.3).
+    """
     kind = CheckKind.DS_CERTIFICATE
     if ds is None:
-        return [Check(kind, UNKNOWN, "no Document Signer certificate", "validity")]
+        return [Check(kind, UNKNOWN, "no Document Signer certificate", "validity")], []
     span = f"{_date(ds.not_before)} to {_date(ds.not_after)}"
     if at > ds.not_after:
         validity = Check(kind, FAILED, f"expired: valid {span}, checked at {_date(at)}", "validity")
@@ -171,13 +255,17 @@ def _certificate_checks(ds: Certificate | None, at: datetime) -> list[Check]:
         validity = Check(kind, FAILED, reason, "validity")
     else:
         validity = Check(kind, PASSED, f"valid {span}", "validity")
+    findings = []
     if ds.key_usage is None:
-        usage = Check(kind, FAILED, "no keyUsage extension (ICAO 9303-12 requires it)", "key-usage")
+        reason = "no keyUsage extension: the key is not restricted (RFC 5280 §4.2.1.3)"
+        usage = Check(kind, PASSED, reason, "key-usage")
+        detail = "the Document Signer certificate has no keyUsage extension (ICAO 9303-12 §7.1.1)"
+        findings.append(Finding(FindingKind.DS_KEY_USAGE_ABSENT, file, detail))
     elif KeyUsage.DIGITAL_SIGNATURE in ds.key_usage:
         usage = Check(kind, PASSED, "keyUsage allows digitalSignature", "key-usage")
     else:
         usage = Check(kind, FAILED, "keyUsage lacks digitalSignature", "key-usage")
-    return [validity, usage]
+    return [validity, usage], findings
 
 
 def _signs(issuer: Certificate, subject: Certificate) -> bool:
@@ -280,13 +368,70 @@ def _country_check(
     return Check(kind, PASSED, f"CSCA country {country} matches issuing state {state}")
 
 
+@dataclass(frozen=True, slots=True)
+class PassiveResult:
+    """The checks of passive authentication and the findings on the way."""
+
+    checks: tuple[Check, ...]
+    findings: tuple[Finding, ...] = ()
+
+
+def _signed_object_checks(
+    signed: SignedData, file: str, expected: ContentType, trust: TrustStore, at: datetime
+) -> tuple[list[Check], list[Finding], Certificate | None, Certificate | None]:
+    """Signed attributes, signature, DS certificate, chain and CRL of one signed file;
+    also returns the DS certificate and the CSCA that anchors it (if any)."""
+    selection = signed.select_signer()
+    ds = None if selection is None else selection.certificate
+    chain, anchor = _chain_check(ds, trust, at)
+    attributes, attribute_findings = _signed_attribute_checks(signed, file, expected)
+    signature, signature_findings = _signature_check(signed, selection, file)
+    certificate, certificate_findings = _certificate_checks(ds, at, file)
+    checks = [*attributes, signature, *certificate, chain, _crl_check(ds, anchor, trust, at)]
+    return checks, [*attribute_findings, *signature_findings, *certificate_findings], ds, anchor
+
+
+def _as_card_security(check: Check) -> Check:
+    """A check of EF.CardSecurity's SignedData, under kind ``card-security`` (CRL: its own)."""
+    if check.kind is CheckKind.CRL:
+        return Check(CheckKind.CRL, check.status, check.reason, CARD_SECURITY_FILE)
+    role = _CARD_SECURITY_ROLES[check.kind]
+    subject = f"{role} {check.subject}".strip()
+    return Check(CheckKind.CARD_SECURITY, check.status, check.reason, subject)
+
+
+def card_security_checks(data: bytes, trust: TrustStore, at: datetime) -> PassiveResult:
+    """EF.CardSecurity's signed attributes, signature, DS certificate, chain and CRL, like
+    EF.SOD's, and its SecurityInfos (BSI TR-03110-3 §A.1.2.5). The signature is checked even
+    when the SecurityInfos are malformed, as EF.SOD's is with a malformed security object."""
+    kind = CheckKind.CARD_SECURITY
+    try:
+        signed = parse_card_security_signed_data(data)
+    except UnsupportedProtocolError as exc:
+        return PassiveResult((Check(kind, NOT_SUPPORTED, f"EF.CardSecurity: {exc}"),))
+    except ParseError as exc:
+        return PassiveResult((Check(kind, FAILED, f"EF.CardSecurity is malformed: {exc}"),))
+    try:
+        card_access = parse_card_access(signed.content)
+        parse_security_infos(card_access)
+        content = Check(kind, PASSED, f"{card_access.count} SecurityInfos", "security-infos")
+    except (ParseError, UnsupportedProtocolError) as exc:
+        content = Check(kind, FAILED, f"malformed SecurityInfos: {exc}", "security-infos")
+    checks, findings, _, _ = _signed_object_checks(
+        signed, CARD_SECURITY_FILE, ContentType.SECURITY_OBJECT, trust, at
+    )
+    return PassiveResult(
+        (content, *(_as_card_security(check) for check in checks)), tuple(findings)
+    )
+
+
 def passive_authentication(
     files: Mapping[Ef, bytes],
     trust: TrustStore,
     at: datetime | None = None,
     issuing_state: str | None = None,
     absent: Collection[Ef] = (),
-) -> tuple[Check, ...]:
+) -> PassiveResult:
     """All passive authentication checks for the files read (EF.SOD among them).
 
     ``at`` must be timezone-aware (default: now). ``issuing_state`` is the MRZ code from
@@ -297,23 +442,32 @@ def passive_authentication(
         raise ValueError("the verification time must be timezone-aware")
     data = files.get(Ef.SOD)
     if data is None:
-        return (Check(CheckKind.SOD_SIGNATURE, UNKNOWN, "EF.SOD was not read: nothing is proven"),)
+        reason = "EF.SOD was not read: nothing is proven"
+        return PassiveResult((Check(CheckKind.SOD_SIGNATURE, UNKNOWN, reason),))
     try:
         signed = parse_sod_signed_data(data)
     except UnsupportedProtocolError as exc:
-        return (Check(CheckKind.SOD_SIGNATURE, NOT_SUPPORTED, f"EF.SOD: {exc}"),)
+        return PassiveResult((Check(CheckKind.SOD_SIGNATURE, NOT_SUPPORTED, f"EF.SOD: {exc}"),))
     except ParseError as exc:
-        return (Check(CheckKind.SOD_SIGNATURE, FAILED, f"EF.SOD is malformed: {exc}"),)
-    ds = signed.signer_certificate
-    chain, anchor = _chain_check(ds, trust, moment)
-    return (
-        *_dg_hash_checks(signed, files, absent),
-        *_signed_attribute_checks(signed),
-        _signature_check(signed, ds),
-        *_certificate_checks(ds, moment),
-        chain,
-        _crl_check(ds, anchor, trust, moment),
-        _country_check(ds, anchor, issuing_state),
+        reason = f"EF.SOD is malformed: {exc}"
+        return PassiveResult((Check(CheckKind.SOD_SIGNATURE, FAILED, reason),))
+    checks, findings, ds, anchor = _signed_object_checks(
+        signed, SOD_FILE, ContentType.LDS_SECURITY_OBJECT, trust, moment
+    )
+    card_security = files.get(Ef.CARD_SECURITY)
+    extra = (
+        PassiveResult(())
+        if card_security is None
+        else card_security_checks(card_security, trust, moment)
+    )
+    return PassiveResult(
+        (
+            *_dg_hash_checks(signed, files, absent),
+            *checks,
+            _country_check(ds, anchor, issuing_state),
+            *extra.checks,
+        ),
+        (*findings, *extra.findings),
     )
 
 
@@ -324,5 +478,5 @@ def verify_files(
     issuing_state: str | None,
 ) -> VerificationReport:
     """Passive authentication of saved files; CA and AA need the chip, so they are not required."""
-    checks = passive_authentication(files, trust, at, issuing_state)
-    return VerificationReport(checks, genuineness_required=False)
+    result = passive_authentication(files, trust, at, issuing_state)
+    return VerificationReport(result.checks, genuineness_required=False, findings=result.findings)

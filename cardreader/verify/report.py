@@ -7,6 +7,10 @@ are proven; INVALID when any proof fails; UNTRUSTED when every proof that could 
 holds but the chain to a CSCA is unknown. A data group listed in EF.SOD but not read (DG3
 behind Terminal Authentication) is NOT_SUPPORTED and does not block VERIFIED; one read but
 not covered by EF.SOD, or listed there but missing from the chip, is UNKNOWN and does.
+
+A :class:`Finding` records a deviation from the standards that a genuine document is known
+to show and that the checks proved harmless (docs/verification.md §3); findings never
+change the verdict. Exit codes are the CLI's business (:mod:`cardreader.cli`).
 """
 
 from __future__ import annotations
@@ -38,20 +42,32 @@ class CheckKind(enum.Enum):
     """DS → CSCA from the trust store."""
     CRL = "crl"
     COUNTRY = "country"
+    CARD_SECURITY = "card-security"
+    """EF.CardSecurity: signed attributes, signature, DS certificate and chain, as for
+    EF.SOD (BSI TR-03110-3 §A.1.2.5); present only when the chip has the file."""
     CHIP_AUTHENTICATION = "chip-authentication"
     ACTIVE_AUTHENTICATION = "active-authentication"
 
 
 class Verdict(enum.Enum):
-    """The overall result, with the CLI exit code of ``cccd verify``."""
+    """The overall result."""
 
-    VERIFIED = 0
-    INVALID = 1
-    UNTRUSTED = 3
+    VERIFIED = "verified"
+    INVALID = "invalid"
+    UNTRUSTED = "untrusted"
 
-    @property
-    def exit_code(self) -> int:
-        return self.value
+
+class FindingKind(enum.Enum):
+    """Known deviations of genuine documents (docs/verification.md §3)."""
+
+    SIGNER_IDENTIFIER_NAME_ORDER = "signer-identifier-name-order"
+    """issuerAndSerialNumber names the DS certificate's issuer with its RDNs in another
+    order (RFC 5280 §7.1: another name); the one embedded certificate was used."""
+    CONTENT_TYPE = "non-standard-content-type"
+    """eContentType other than the ICAO or BSI OID; the content parsed as the object."""
+    DS_KEY_USAGE_ABSENT = "ds-key-usage-absent"
+    """The Document Signer certificate has no keyUsage extension, which ICAO 9303-12
+    requires; RFC 5280 puts no restriction on such a key."""
 
 
 _GENUINENESS = (CheckKind.CHIP_AUTHENTICATION, CheckKind.ACTIVE_AUTHENTICATION)
@@ -80,12 +96,23 @@ class Check:
 
 
 @dataclass(frozen=True, slots=True)
+class Finding:
+    """A deviation from the standards that did not prevent the proof; ``subject`` names the
+    file (``EF.SOD``, ``EF.CardSecurity``)."""
+
+    kind: FindingKind
+    subject: str
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
 class VerificationReport:
     """All checks made on one document, in the order they were made."""
 
     checks: tuple[Check, ...]
     genuineness_required: bool = True
     """Offline verification of saved files cannot run CA or AA: set False there."""
+    findings: tuple[Finding, ...] = ()
 
     def of_kind(self, kind: CheckKind) -> tuple[Check, ...]:
         return tuple(check for check in self.checks if check.kind is kind)
@@ -98,6 +125,8 @@ class VerificationReport:
         if not self._data_groups_proven():
             return Verdict.UNTRUSTED
         if not all(self._all_passed(kind) for kind in _SIGNATURE_AND_CHAIN):
+            return Verdict.UNTRUSTED
+        if any(c.status is not CheckStatus.PASSED for c in self.of_kind(CheckKind.CARD_SECURITY)):
             return Verdict.UNTRUSTED
         if self.genuineness_required and not any(
             check.status is CheckStatus.PASSED

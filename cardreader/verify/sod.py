@@ -6,24 +6,31 @@ ICAO 9303-12 §4.6, RFC 5652 §5). The same SignedData shape carries the CSCA ma
 (ICAO 9303-12 §8), so :func:`parse_signed_data` serves both. Parsing is bounded in size and
 counts and raises :class:`ParseError` on malformed input, :class:`UnsupportedProtocolError`
 on a hash algorithm this library lacks; nothing is verified here, only decoded.
+
+Two quirks of genuine documents are decoded rather than refused, and the verifier reports
+them as findings (docs/verification.md §3): an eContentType other than
+id-icao-ldsSecurityObject whose content is an LDSSecurityObject, and a signer identifier
+whose issuer lists the RDNs of the one embedded certificate's issuer in another order.
 """
 
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import MappingProxyType
 
 from asn1crypto import algos, cms, core
 
-from cardreader.errors import ParseError
+from cardreader.asn1 import UniversalTag, asn1_parse_errors
+from cardreader.crypto.digests import DigestAlgorithm
+from cardreader.errors import ParseError, UnsupportedProtocolError
 from cardreader.iso7816 import tlv
 from cardreader.verify.signature import (
     Certificate,
-    DigestAlgorithm,
     DistinguishedName,
-    asn1_parse_errors,
     certificate_from_asn1,
     distinguished_name,
     verify_signature,
@@ -31,16 +38,20 @@ from cardreader.verify.signature import (
 
 SOD_TAG = 0x77
 """Application tag 23 around the ContentInfo (ICAO 9303-10 §4.6.2)."""
-SIGNED_ATTRIBUTES_TAG = 0x31
+SIGNED_ATTRIBUTES_TAG = UniversalTag.SET
 """The signature covers the signed attributes encoded as a SET OF (RFC 5652 §5.4)."""
 
 MAX_SOD_BYTES = 65536
 MAX_DATA_GROUPS = 16
+PARSED_SIGNED_DATA = 8
+"""Signed files kept parsed (a read has two: EF.SOD and EF.CardSecurity)."""
 MAX_CERTIFICATES = 64
 MAX_SIGNED_ATTRIBUTES = 32
 MIN_DATA_GROUP, MAX_DATA_GROUP = 1, 16
-SIGNED_DATA_VERSION = "v3"
+SIGNED_DATA_VERSIONS = frozenset({"v3"})
 """SignedData around content other than id-data (RFC 5652 §5.1, ICAO 9303-10 §4.6.2.1)."""
+ID_DATA_SIGNED_DATA_VERSIONS = frozenset({"v1", "v3"})
+"""Around id-data RFC 5652 §5.1 asks v1 when every SignerInfo is v1, ICAO v3: either."""
 SIGNER_INFO_VERSIONS: Mapping[str, str] = {
     "issuer_and_serial_number": "v1",
     "subject_key_identifier": "v3",
@@ -51,11 +62,26 @@ SIGNER_INFO_VERSIONS: Mapping[str, str] = {
 class ContentType(enum.Enum):
     """OIDs of CMS content and signed attribute types used by eMRTDs."""
 
+    DATA = "1.2.840.113549.1.7.1"
+    """id-data (RFC 5652 §4): arbitrary octets."""
     SIGNED_DATA = "1.2.840.113549.1.7.2"
     LDS_SECURITY_OBJECT = "2.23.136.1.1.1"
     """id-icao-mrtd-security-ldsSecurityObject (ICAO 9303-10 §4.6.2.1)."""
     CSCA_MASTER_LIST = "2.23.136.1.1.2"
     """id-icao-cscaMasterList (ICAO 9303-12 §8.2)."""
+    SECURITY_OBJECT = "0.4.0.127.0.7.3.2.1"
+    """id-SecurityObject: the SecurityInfos of EF.CardSecurity (BSI TR-03110-3 §A.1.2.5)."""
+
+
+NON_STANDARD_SOD_CONTENT_TYPES: Mapping[str, str] = MappingProxyType(
+    {
+        ContentType.DATA.value: "id-data (RFC 5652 §4)",
+        "1.3.27.1.1.1": "a pre-ICAO ldsSecurityObject OID",
+        "1.2.528.1.1006.1.20.1": "a vendor OID (SDU, Netherlands)",
+    }
+)
+"""eContentTypes of EF.SOD seen on genuine documents instead of id-icao-ldsSecurityObject;
+others are accepted too when the content is an LDSSecurityObject, named by their OID."""
 
 
 class SignedAttribute(enum.Enum):
@@ -133,6 +159,8 @@ class SignerIdentifier:
     subject_key_identifier: bytes | None = None
 
     def matches(self, certificate: Certificate) -> bool:
+        """Whether this identifier names ``certificate`` (RFC 5652 §5.3, §10.2.4; names
+        compared as RFC 5280 §7.1 says, RDN by RDN in order)."""
         if self.subject_key_identifier is not None:
             return certificate.subject_key_identifier == self.subject_key_identifier
         return (
@@ -140,6 +168,36 @@ class SignerIdentifier:
             and certificate.issuer.match_key == self.issuer.match_key
             and certificate.serial_number == self.serial_number
         )
+
+    def matches_but_for_rdn_order(self, certificate: Certificate) -> bool:
+        """The serial number of ``certificate`` and the RDNs of its issuer, in another order.
+
+        RFC 5280 §7.1 makes that another name, so :meth:`matches` is False; every attribute
+        and the serial number are still equal (docs/verification.md §3.1).
+        """
+        return (
+            self.issuer is not None
+            and certificate.serial_number == self.serial_number
+            and certificate.issuer.rdn_keys == self.issuer.rdn_keys
+            and not self.matches(certificate)
+        )
+
+
+class SignerMatch(enum.Enum):
+    """How the signer's certificate was found among those the SignedData carries."""
+
+    EXACT = "exact"
+    """The signer identifier names it (RFC 5652 §5.3)."""
+    RDN_ORDER = "rdn-order"
+    """The one certificate carried, named but for the order of its issuer's RDNs."""
+
+
+@dataclass(frozen=True, slots=True)
+class SignerSelection:
+    """The certificate whose key must verify the signature, and how it was chosen."""
+
+    certificate: Certificate
+    match: SignerMatch
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +229,19 @@ class SignedData:
     def signer_certificate(self) -> Certificate | None:
         """The certificate the SignerInfo names, if the SignedData carries it."""
         return next((c for c in self.certificates if self.signer_info.signer.matches(c)), None)
+
+    def select_signer(self) -> SignerSelection | None:
+        """The certificate the SignerInfo names or, when the SignedData carries exactly one
+        certificate and the identifier names it but for the order of the issuer's RDNs,
+        that one (docs/verification.md §3.1). None otherwise."""
+        named = self.signer_certificate
+        if named is not None:
+            return SignerSelection(named, SignerMatch.EXACT)
+        if len(self.certificates) == 1 and self.signer_info.signer.matches_but_for_rdn_order(
+            self.certificates[0]
+        ):
+            return SignerSelection(self.certificates[0], SignerMatch.RDN_ORDER)
+        return None
 
     @property
     def signed_bytes(self) -> bytes:
@@ -204,7 +275,8 @@ class Sod:
     @property
     def ds_certificate(self) -> Certificate | None:
         """The Document Signer certificate carried in the SOD."""
-        return self.signed_data.signer_certificate
+        selection = self.signed_data.select_signer()
+        return None if selection is None else selection.certificate
 
 
 def _single_value(attribute: cms.CMSAttribute) -> core.Asn1Value:
@@ -275,10 +347,13 @@ def _signer_info(info: cms.SignerInfo) -> SignerInfo:
     )
 
 
+@functools.lru_cache(maxsize=PARSED_SIGNED_DATA)
 def parse_signed_data(
-    der: bytes, expected: ContentType, max_certificates: int = MAX_CERTIFICATES
+    der: bytes, expected: ContentType | None, max_certificates: int = MAX_CERTIFICATES
 ) -> SignedData:
-    """Decode a ContentInfo holding SignedData with ``expected`` content (RFC 5652 §3, §5).
+    """Decode a ContentInfo holding SignedData with ``expected`` content (RFC 5652 §3, §5);
+    ``expected`` None leaves the eContentType to the caller. The result is immutable and
+    kept for the same bytes, so one read parses each signed file once (issue #16).
 
     Exactly one SignerInfo is accepted (ICAO 9303-10 §4.6.2.2 recommends one). The parts
     the signature does not cover must be consistent too: the versions, and the signer's
@@ -289,13 +364,18 @@ def parse_signed_data(
         if info["content_type"].dotted != ContentType.SIGNED_DATA.value:
             raise ParseError(f"content type {info['content_type'].dotted} is not SignedData")
         signed = info["content"]
-        if signed["version"].native != SIGNED_DATA_VERSION:
-            raise ParseError(f"SignedData version {signed['version'].native}, not v3")
-        listed = {_digest_oid(identifier) for identifier in signed["digest_algorithms"]}
         encapsulated = signed["encap_content_info"]
         content_type = encapsulated["content_type"].dotted
-        if content_type != expected.value:
+        if expected is not None and content_type != expected.value:
             raise ParseError(f"encapsulated content {content_type} is not {expected.name}")
+        versions = (
+            ID_DATA_SIGNED_DATA_VERSIONS
+            if content_type == ContentType.DATA.value
+            else SIGNED_DATA_VERSIONS
+        )
+        if signed["version"].native not in versions:
+            raise ParseError(f"SignedData version {signed['version'].native}, not v3")
+        listed = {_digest_oid(identifier) for identifier in signed["digest_algorithms"]}
         content = encapsulated["content"].native
         if not isinstance(content, bytes):
             raise ParseError("SignedData without encapsulated content")
@@ -363,7 +443,35 @@ def parse_sod_signed_data(data: bytes) -> SignedData:
     wrapper = tlv.decode_single(data)
     if wrapper.tag != SOD_TAG:
         raise ParseError(f"EF.SOD starts with tag {wrapper.tag:X}, not {SOD_TAG:X}")
-    return parse_signed_data(wrapper.value, ContentType.LDS_SECURITY_OBJECT)
+    signed = parse_signed_data(wrapper.value, None)
+    content_type = signed.content_type
+    if content_type == ContentType.LDS_SECURITY_OBJECT.value:
+        return signed
+    known = {item.value: item.name for item in ContentType}
+    if content_type in known and content_type != ContentType.DATA.value:
+        raise ParseError(
+            f"encapsulated content {content_type} ({known[content_type]}) "
+            "is not LDS_SECURITY_OBJECT"
+        )
+    try:
+        parse_lds_security_object(signed.content)
+    except ParseError as exc:
+        raise ParseError(
+            f"encapsulated content {content_type} is not LDS_SECURITY_OBJECT "
+            f"and does not parse as one: {exc}"
+        ) from exc
+    except UnsupportedProtocolError:
+        pass  # an LDSSecurityObject with a hash this library lacks: the verifier says so
+    return signed
+
+
+def non_standard_content_type(signed: SignedData) -> str | None:
+    """What an EF.SOD's eContentType is when it is not id-icao-ldsSecurityObject, or None."""
+    content_type = signed.content_type
+    if content_type == ContentType.LDS_SECURITY_OBJECT.value:
+        return None
+    name = NON_STANDARD_SOD_CONTENT_TYPES.get(content_type, "an unregistered OID")
+    return f"{content_type}, {name}"
 
 
 def parse_sod(data: bytes) -> Sod:

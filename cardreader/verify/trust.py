@@ -19,11 +19,11 @@ from types import MappingProxyType
 
 from asn1crypto import core, crl, pem
 
+from cardreader.asn1 import asn1_parse_errors
 from cardreader.errors import CardError, ParseError, UnsupportedProtocolError
 from cardreader.verify.signature import (
     Certificate,
     DistinguishedName,
-    asn1_parse_errors,
     distinguished_name,
     parse_certificate,
     verify_signature,

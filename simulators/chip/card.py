@@ -24,6 +24,8 @@ from simulators.chip.sm import ChipSmSession, SmViolationError
 
 LDS_AID = bytes.fromhex("A0000002471001")
 CARD_ACCESS_FID = 0x011C
+CARD_SECURITY_FID = 0x011D
+"""EF.CardSecurity in the master file; inside the eMRTD application 011D is EF.SOD."""
 DEFAULT_ATR = bytes.fromhex("3B8880014241434B434344439A")
 CHIP_AUTHENTICATION_MSE = frozenset({(0x41, 0xA4), (0x41, 0xA6)})
 """MSE P1-P2 of Chip Authentication (Set AT, Set KAT); PACE uses C1 A4 (ICAO 9303-11 §6.2)."""
@@ -60,9 +62,12 @@ class ChipConfig:
 
     ``files`` maps file identifiers to contents; ``protected`` lists files that answer
     6982 even after access control (DG3/DG4 need Terminal Authentication).
+    ``card_security`` is EF.CardSecurity, selected in the master file (before the
+    application) and readable after PACE (BSI TR-03110-3 §A.1.2.5).
     """
 
     files: Mapping[int, bytes]
+    card_security: bytes | None = None
     mrz_information: str | None = None
     extended_length: bool = True
     max_le: int = 65536
@@ -122,6 +127,8 @@ class ApduCard:
 class _Selection:
     application: bool = False
     fid: int | None = None
+    master_file: bool = False
+    """The selected file is EF.CardSecurity of the master file."""
 
 
 class EmrtdChip(ApduCard):
@@ -191,6 +198,8 @@ class EmrtdChip(ApduCard):
             return b"", Sw.OK
         if command.p1 in (0x00, 0x02) and len(command.data) == 2:
             fid = int.from_bytes(command.data, "big")
+            if fid == CARD_SECURITY_FID and not self.selection.application:
+                return self._select_card_security()
             if fid not in self.config.files:
                 return b"", Sw.FILE_NOT_FOUND
             if (
@@ -200,18 +209,31 @@ class EmrtdChip(ApduCard):
             ):
                 return b"", Sw.SECURITY_NOT_SATISFIED
             self.selection.fid = fid
+            self.selection.master_file = False
             return b"", Sw.OK
         return b"", Sw.WRONG_P1P2
 
-    def _read(self, fid: int | None, offset: int, ne: int | None) -> tuple[bytes, int]:
-        if fid is None or fid not in self.config.files:
-            return b"", Sw.CONDITIONS_NOT_SATISFIED
-        if not self._readable(fid):
+    def _select_card_security(self) -> tuple[bytes, int]:
+        if self.config.card_security is None:
+            return b"", Sw.FILE_NOT_FOUND
+        if self.access is not Access.PACE:
             return b"", Sw.SECURITY_NOT_SATISFIED
+        self.selection = _Selection(fid=CARD_SECURITY_FID, master_file=True)
+        return b"", Sw.OK
+
+    def _read(self, fid: int | None, offset: int, ne: int | None) -> tuple[bytes, int]:
+        if self.selection.master_file and fid == CARD_SECURITY_FID:
+            content = self.config.card_security
+            assert content is not None  # selected only when present
+        elif fid is None or fid not in self.config.files:
+            return b"", Sw.CONDITIONS_NOT_SATISFIED
+        elif not self._readable(fid):
+            return b"", Sw.SECURITY_NOT_SATISFIED
+        else:
+            content = self.config.files[fid]
         length = ne or 256
         if length > min(self.config.max_le, self._response_limit()):
             return b"", Sw.WRONG_LENGTH
-        content = self.config.files[fid]
         if offset > len(content):
             return b"", Sw.WRONG_P1P2
         chunk = content[offset : offset + length]
@@ -227,12 +249,21 @@ class EmrtdChip(ApduCard):
         return max(n for n in range(257) if protected_response_length(n, cipher) <= 256)
 
     def _read_binary(self, command: CommandApdu) -> tuple[bytes, int]:
+        """READ BINARY; P1 b8 = 1 names the file by its short EF identifier and selects it
+        (ISO/IEC 7816-4 §7.2.2): 1D is EF.CardSecurity in the master file, EF.SOD inside
+        the application."""
         if command.p1 & 0x80:
             sfi = command.p1 & 0x1F
+            if sfi == CARD_SECURITY_FID & 0xFF and not self.selection.application:
+                refusal = self._select_card_security()
+                if refusal[1] != Sw.OK:
+                    return refusal
+                return self._read(CARD_SECURITY_FID, command.p2, command.ne)
             fid = next((f for f in self.config.files if f & 0xFF == sfi and f >> 8 == 0x01), None)
             if fid is None:
                 return b"", Sw.FILE_NOT_FOUND
             self.selection.fid = fid
+            self.selection.master_file = False
             return self._read(fid, command.p2, command.ne)
         return self._read(self.selection.fid, (command.p1 << 8) | command.p2, command.ne)
 

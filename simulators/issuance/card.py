@@ -2,8 +2,10 @@
 
 Profiles (issue #4): the 2021 CCCD (EF.CardAccess as in docs/domain.md §2: TA, CA ECDH
 AES-128, PACE ECDH-GM AES-128 on brainpoolP256r1; BAC; CA; AA with RSA), the 2024 "thẻ căn
-cước" (two PACEInfos, GM and CAM, so MSE names the parameters; AA with ECDSA), and a
-generic passport (TD3 MRZ, BAC only, CA with DH and 3DES, AA with RSA/SHA-256).
+cước" (two PACEInfos, GM and CAM, so MSE names the parameters; AA with ECDSA; an
+EF.CardSecurity signed by the Document Signer with the Chip Authentication key that PACE-CAM
+proves, BSI TR-03110-3 §A.1.2.5), and a generic passport (TD3 MRZ, BAC only, CA with DH and
+3DES, AA with RSA/SHA-256).
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from simulators.issuance import security_infos as si
 from simulators.issuance.face import draw_face, encode_face
 from simulators.issuance.keys import ec_key, rsa_key
 from simulators.persona import Persona, ascii_name
-from simulators.pki import Algorithm, Issued, Pki
+from simulators.pki import LDS_SECURITY_OBJECT_OID, Algorithm, Issued, Pki
 
 BRAINPOOL_P256R1 = 13
 MODP_2048_224 = 1
@@ -44,6 +46,10 @@ FID = {1: 0x0101, 2: 0x0102, 13: 0x010D, 14: 0x010E, 15: 0x010F}
 CARD_ACCESS_FID = 0x011C
 COM_FID = 0x011E
 SOD_FID = 0x011D
+ID_DATA = "1.2.840.113549.1.7.1"
+"""id-data (RFC 5652 §4), the eContentType of fault ``id-data-sod``."""
+REORDERED_ISSUER = (1, 0, 2)
+"""Fault ``signer-name-order``: the CSCA's name C, O, CN given as O, C, CN."""
 
 
 class Profile(enum.Enum):
@@ -101,6 +107,8 @@ class IssuedCard:
     aa_key: SigningKey = field(repr=False)
     aa_trailer: RsaTrailer
     faults: tuple[FaultSpec, ...] = ()
+    card_security: bytes | None = field(default=None, repr=False)
+    """EF.CardSecurity of the master file (its FID is EF.SOD's, so not in ``files``)."""
 
     @property
     def can(self) -> str:
@@ -195,7 +203,12 @@ def issue_card(
         signer = pki.expired_signer
     elif find(faults, Fault.UNKNOWN_SIGNER):
         signer = pki.unknown_signer
-    sod = pki.pki.sod(signer, groups)
+    sod = pki.pki.sod(
+        signer,
+        groups,
+        content_type=ID_DATA if find(faults, Fault.ID_DATA_SOD) else LDS_SECURITY_OBJECT_OID,
+        issuer_rdn_order=REORDERED_ISSUER if find(faults, Fault.SIGNER_NAME_ORDER) else None,
+    )
     if find(faults, Fault.BAD_SOD_SIGNATURE):
         sod = _break_signature(sod)
     tampered = find(faults, Fault.TAMPERED_DG)
@@ -205,11 +218,15 @@ def issue_card(
     files = {FID[n]: data for n, data in groups.items()}
     files[COM_FID] = lds.ef_com(lds.LdsTag[f"DG{n}"] for n in sorted(groups))
     files[SOD_FID] = sod
+    card_security = None
     if offers:
         card_access = [si.pace_info(offer.oid, offer.parameter_id) for offer in offers]
         if profile is not Profile.PASSPORT:
             card_access = [si.terminal_authentication_info(), ca_infos[0], *card_access]
         files[CARD_ACCESS_FID] = si.security_infos(*card_access)
+        if profile is Profile.CAN_CUOC_2024:
+            infos = si.security_infos(*card_access, ca_infos[1])
+            card_security = pki.pki.card_security(signer, infos)
     return IssuedCard(
         persona=persona,
         profile=profile,
@@ -222,6 +239,7 @@ def issue_card(
         aa_key=aa_key,
         aa_trailer=trailer,
         faults=faults,
+        card_security=card_security,
     )
 
 
@@ -250,6 +268,7 @@ def build_chip(card: IssuedCard, rng: RandomSource = secrets) -> EmrtdChip:
         )
     config = ChipConfig(
         files=card.files,
+        card_security=card.card_security,
         mrz_information=card.mrz_information,
         extended_length=find(faults, Fault.SHORT_LE) is None,
     )

@@ -35,7 +35,7 @@ def chip_from_folder(
 ) -> EmrtdChip:
     """The chip holding ``folder``'s files and keys; raises ValueError on what is missing."""
     saved = load_ef_files(folder)
-    files = {ef.fid: data for ef, data in saved.items()}
+    files = {ef.fid: data for ef, data in saved.items() if ef is not Ef.CARD_SECURITY}
     if Ef.DG1 not in saved:
         raise ValueError(f"{folder} has no DG1: the BAC key comes from its MRZ")
     tampered = find(faults, Fault.TAMPERED_DG)
@@ -63,6 +63,7 @@ def chip_from_folder(
         aa = ActiveAuthentication(key, fault=fault, rng=rng)
     config = ChipConfig(
         files=files,
+        card_security=saved.get(Ef.CARD_SECURITY),
         mrz_information=parse_dg1(saved[Ef.DG1]).bac_information,
         extended_length=find(faults, Fault.SHORT_LE) is None,
     )

@@ -11,6 +11,7 @@ import struct
 from collections.abc import Iterable
 from datetime import date
 
+from cardreader.asn1 import UniversalTag
 from cardreader.iso7816.tlv import encode, encode_oid
 from cardreader.mrz import check_digit
 from simulators.persona import Persona, ascii_name
@@ -20,15 +21,6 @@ DG13_OID = "2.16.704.1.0.1"
 NO_EXPIRY_TEXT = "Không thời hạn"
 NO_EXPIRY_MRZ = "991231"
 """MRZ expiry written for cards without expiry (the real value is unknown, docs/domain.md §2)."""
-
-
-class Asn1(enum.IntEnum):
-    INTEGER = 0x02
-    OID = 0x06
-    UTF8 = 0x0C
-    PRINTABLE = 0x13
-    SEQUENCE = 0x30
-    SET = 0x31
 
 
 class LdsTag(enum.IntEnum):
@@ -44,11 +36,11 @@ class LdsTag(enum.IntEnum):
 
 
 def _utf8(text: str) -> bytes:
-    return encode(Asn1.UTF8, text.encode("utf-8"))
+    return encode(UniversalTag.UTF8_STRING, text.encode("utf-8"))
 
 
 def _printable(text: str) -> bytes:
-    return encode(Asn1.PRINTABLE, text.encode("ascii"))
+    return encode(UniversalTag.PRINTABLE_STRING, text.encode("ascii"))
 
 
 def ef_com(tags: Iterable[int]) -> bytes:
@@ -93,23 +85,23 @@ def dg13(persona: Persona) -> bytes:
         (10, _utf8(persona.identifying_marks)),
         (11, _printable(_date(persona.date_of_issue))),
         (12, _utf8(_date(persona.date_of_expiry) if persona.date_of_expiry else NO_EXPIRY_TEXT)),
-        (13, encode(Asn1.SEQUENCE, _utf8(persona.father) + _utf8(persona.mother))),
+        (13, encode(UniversalTag.SEQUENCE, _utf8(persona.father) + _utf8(persona.mother))),
     ]
     if persona.spouse:
-        fields.append((14, encode(Asn1.SEQUENCE, _utf8(persona.spouse))))
+        fields.append((14, encode(UniversalTag.SEQUENCE, _utf8(persona.spouse))))
     if persona.old_id_number:
         fields.append((15, _printable(persona.old_id_number)))
     fields.append((16, _printable(f"{persona.seed:016d}"[-16:])))
     entries = b"".join(
-        encode(Asn1.SEQUENCE, encode(Asn1.INTEGER, bytes((number,))) + value)
+        encode(UniversalTag.SEQUENCE, encode(UniversalTag.INTEGER, bytes((number,))) + value)
         for number, value in fields
     )
     body = (
-        encode(Asn1.INTEGER, b"\x01")
-        + encode(Asn1.OID, encode_oid(DG13_OID))
-        + encode(Asn1.SET, entries)
+        encode(UniversalTag.INTEGER, b"\x01")
+        + encode(UniversalTag.OBJECT_IDENTIFIER, encode_oid(DG13_OID))
+        + encode(UniversalTag.SET, entries)
     )
-    return encode(LdsTag.DG13, encode(Asn1.SEQUENCE, body))
+    return encode(LdsTag.DG13, encode(UniversalTag.SEQUENCE, body))
 
 
 class ImageType(enum.IntEnum):
@@ -145,4 +137,4 @@ def dg2(image: bytes, image_type: ImageType, width: int, height: int) -> bytes:
         0xA1, encode(0x80, b"\x01\x01") + encode(0x87, b"\x01\x01") + encode(0x88, b"\x00\x08")
     )
     bit = encode(0x7F60, header + encode(0x5F2E, facial_record(image, image_type, width, height)))
-    return encode(LdsTag.DG2, encode(0x7F61, encode(Asn1.INTEGER, b"\x01") + bit))
+    return encode(LdsTag.DG2, encode(0x7F61, encode(UniversalTag.INTEGER, b"\x01") + bit))

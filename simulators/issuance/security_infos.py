@@ -8,6 +8,7 @@ import enum
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from cardreader.asn1 import UniversalTag
 from cardreader.iso7816.tlv import encode, encode_oid
 
 BSI_DE = "0.4.0.127.0.7"
@@ -49,15 +50,15 @@ def ca_oid(ecdh: bool, cipher: Cipher) -> str:
 
 
 def _integer(value: int) -> bytes:
-    return encode(0x02, value.to_bytes(value.bit_length() // 8 + 1, "big"))
+    return encode(UniversalTag.INTEGER, value.to_bytes(value.bit_length() // 8 + 1, "big"))
 
 
 def _oid(dotted: str) -> bytes:
-    return encode(0x06, encode_oid(dotted))
+    return encode(UniversalTag.OBJECT_IDENTIFIER, encode_oid(dotted))
 
 
 def _sequence(*items: bytes) -> bytes:
-    return encode(0x30, b"".join(items))
+    return encode(UniversalTag.SEQUENCE, b"".join(items))
 
 
 def pace_info(oid: str, parameter_id: int) -> bytes:
@@ -80,7 +81,7 @@ def chip_authentication_public_key_info(
     """ChipAuthenticationPublicKeyInfo with standardized domain parameters (§9.2.6)."""
     algorithm = _sequence(_oid(STANDARDIZED_DOMAIN_PARAMETERS), _integer(parameter_id))
     key = public_key if ecdh else _integer(int.from_bytes(public_key, "big"))
-    spki = _sequence(algorithm, encode(0x03, b"\x00" + key))
+    spki = _sequence(algorithm, encode(UniversalTag.BIT_STRING, b"\x00" + key))
     tail = b"" if key_id is None else _integer(key_id)
     return _sequence(_oid(ID_PK_ECDH if ecdh else ID_PK_DH), spki, tail)
 
@@ -92,7 +93,7 @@ def active_authentication_info(signature_algorithm: str = ECDSA_WITH_SHA256) -> 
 
 def security_infos(*infos: bytes) -> bytes:
     """``SecurityInfos ::= SET OF SecurityInfo`` (EF.CardAccess's whole content)."""
-    return encode(0x31, b"".join(infos))
+    return encode(UniversalTag.SET, b"".join(infos))
 
 
 def dg14(*infos: bytes) -> bytes:

@@ -58,8 +58,8 @@ def test_bac_session_on_a_chip_without_pace(
 def test_card_pulled_mid_read_raises_card_removed_and_the_next_tap_works(
     slot: VirtualReaderSlot, waiter: CardWaiter, reader: str
 ) -> None:
-    # EF.CardAccess 2 APDUs, PACE 5, SELECT 1, EF.COM 2, DG1 SELECT 1: the 12th reads DG1.
-    _insert(slot, waiter, reader, remove_at_apdu=12)
+    # EF.CardAccess 1 APDU, PACE 5, SELECT 1, EF.COM 1: the 9th reads DG1 (by its SFI).
+    _insert(slot, waiter, reader, remove_at_apdu=9)
     with pytest.raises(CardRemovedError), PcscTransport.connect(reader) as transport:
         read_card(transport, Credentials(can=CARD.can), READ)
     assert waiter.wait_for_removal(reader, TIMEOUT)

@@ -19,7 +19,7 @@ from cardreader.transport.pcsc import CardWaiter, PcscTransport
 from cardreader.verified_read import read_and_verify
 from cardreader.verify.report import Verdict
 from cardreader.verify.trust import TrustStore, parse_certificates
-from simulators.issuance.card import build_chip, issue_card, sim_pki
+from simulators.issuance.card import Profile, build_chip, issue_card, sim_pki
 from simulators.pcscd import PcscDaemon
 from simulators.persona import make_persona
 from simulators.vpcd import VirtualReaderSlot
@@ -111,6 +111,57 @@ def test_tampered_card_is_invalid_through_pcscd(
     assert result.returncode == 1, result.stdout + result.stderr
     assert result.stdout.startswith("Opened with id-PACE-ECDH-GM-AES-CBC-CMAC-128 (CAN)")
     assert "INVALID" in result.stdout and "failed        dg-hash DG13" in result.stdout
+
+
+def test_can_cuoc_2024_proves_pace_cam_with_card_security_through_pcscd(
+    pcscd: PcscDaemon, waiter: CardWaiter, reader: str, tmp_path: Path
+) -> None:
+    """Issue 11 item 3: EF.CardSecurity read after PACE-CAM, verified, its key used."""
+    card = issue_card(make_persona(9), Profile.CAN_CUOC_2024)
+    csca = sim_pki().csca.write_pem(tmp_path / "csca.pem")
+    out = tmp_path / "f"
+    with virtual_card(pcscd, waiter, reader, "--persona", "9", "--profile", "can-cuoc-2024"):
+        result = _cccd(
+            "read", "--can", card.can, "--csca", str(csca), "--out", str(out), "--json",
+            "--no-identity",
+        )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["access"]["protocol"] == "id-PACE-ECDH-CAM-AES-CBC-CMAC-128"
+    report = summary["report"]
+    assert report["verdict"] == "VERIFIED"
+    checks = {(c["kind"], c["subject"]): c["status"] for c in report["checks"]}
+    assert checks[("chip-authentication", "EF.CardSecurity")] == "passed"
+    assert {key: status for key, status in checks.items() if key[0] == "card-security"} == {
+        ("card-security", "security-infos"): "passed",
+        ("card-security", "signed-attributes content-type"): "passed",
+        ("card-security", "signed-attributes message-digest"): "passed",
+        ("card-security", "signature"): "passed",
+        ("card-security", "ds-certificate validity"): "passed",
+        ("card-security", "ds-certificate key-usage"): "passed",
+        ("card-security", "chain"): "passed",
+    }
+    assert (out / "EF_CardSecurity.bin").read_bytes() == card.card_security
+    offline = _cccd("verify", str(out), "--csca", str(csca), "--no-identity")
+    assert offline.returncode == 0, offline.stdout + offline.stderr
+    assert "passed        card-security chain" in offline.stdout
+
+
+@pytest.mark.parametrize("quirk", ["signer-name-order", "id-data-sod"])
+def test_quirky_genuine_card_is_verified_through_pcscd(
+    pcscd: PcscDaemon, waiter: CardWaiter, reader: str, tmp_path: Path, quirk: str
+) -> None:
+    """Issue 11 items 1-2: a genuine document's quirk is a finding, not a forgery."""
+    csca = sim_pki().csca.write_pem(tmp_path / "csca.pem")
+    with virtual_card(pcscd, waiter, reader, "--persona", "7", "--fault", quirk):
+        result = _cccd("read", "--can", PERSONA.can, "--csca", str(csca), "--no-identity")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "VERIFIED (checked at" in result.stdout
+    finding = {
+        "signer-name-order": "signer-identifier-name-order",
+        "id-data-sod": "non-standard-content-type",
+    }[quirk]
+    assert f"  finding       {finding}" in result.stdout
 
 
 def test_two_virtual_readers_at_once(

@@ -51,6 +51,16 @@ def issued(method: Method = Method.PACE_CAN) -> IssuedCard:
     return issue_card(make_persona(SEED), faults=faults)
 
 
+QUIRKS = ("signer-name-order", "id-data-sod")
+"""Faults making quirks of genuine documents, which must verify (docs/verification.md §3)."""
+
+
+@cache
+def quirky(quirk: str) -> IssuedCard:
+    """Persona 7's 2021 card with one of :data:`QUIRKS` in its EF.SOD."""
+    return issue_card(make_persona(SEED), faults=(FaultSpec.parse(quirk),))
+
+
 def credentials(card: IssuedCard, method: Method) -> Credentials:
     """The CAN (PACE) or the MRZ key read off the card's MRZ information (BAC)."""
     if method is Method.PACE_CAN:

@@ -28,17 +28,18 @@ class Case:
     method: Method
     extended: bool
     identity_apdus: int
-    """APDUs of ``read_identity`` (EF.CardAccess, access control, files, CA)."""
+    """APDUs of ``read_identity`` (EF.CardAccess, access control, EF.SOD, DG14, DG1, CA,
+    DG13: each file one READ BINARY by short EF identifier on an extended-length link)."""
     total_apdus: int
     """APDUs of the whole read, identity and photo."""
 
 
 CASES = [
-    Case(Method.PACE_CAN, extended=True, identity_apdus=23, total_apdus=25),
+    Case(Method.PACE_CAN, extended=True, identity_apdus=13, total_apdus=14),
     pytest.param(
-        Case(Method.PACE_CAN, extended=False, identity_apdus=28, total_apdus=61), marks=full_only
+        Case(Method.PACE_CAN, extended=False, identity_apdus=18, total_apdus=50), marks=full_only
     ),
-    Case(Method.BAC, extended=True, identity_apdus=19, total_apdus=21),
+    Case(Method.BAC, extended=True, identity_apdus=10, total_apdus=11),
 ]
 
 
@@ -105,7 +106,7 @@ class FailingLink(InProcessTransport):
 
 
 def test_a_link_failure_under_secure_messaging_surfaces_as_itself() -> None:
-    # APDU 10 is the READ BINARY of EF.COM under PACE secure messaging. The channel closes
+    # APDU 10 is the READ BINARY of DG1 under PACE secure messaging. The channel closes
     # with the failure; the file reader once retried a smaller block on the closed channel
     # and reported "the secure channel is closed" (SecureMessagingError) instead.
     card = issued(Method.PACE_CAN)
@@ -117,9 +118,9 @@ def test_a_link_failure_under_secure_messaging_surfaces_as_itself() -> None:
 
 
 def test_a_link_failure_on_a_plain_read_steps_the_block_size_down() -> None:
-    # APDU 2 is the first READ BINARY of EF.CardAccess, before access control.
+    # APDU 1 is the first READ BINARY of EF.CardAccess, before access control.
     card = issued(Method.PACE_CAN)
-    link = FailingLink(build_chip(card), 2)
+    link = FailingLink(build_chip(card), 1)
     result = read_and_verify(link, credentials(card, Method.PACE_CAN), trust())
     assert result.report.verdict is Verdict.VERIFIED
-    assert link.sent == 26
+    assert link.sent == 15

@@ -28,7 +28,7 @@ from tests.hardening.conftest import PcscClient, require_pcscd
 
 pytestmark = pytest.mark.pcsc
 
-APDUS = {Method.PACE_CAN: (23, 25), Method.BAC: (19, 21)}
+APDUS = {Method.PACE_CAN: (13, 14), Method.BAC: (10, 11)}
 """(identity, total) APDUs of a full read, as counted in test_tear_inprocess.py."""
 HANDOVER_TIMEOUT = 10.0
 

@@ -6,7 +6,7 @@ import pytest
 
 from cardreader.access.credentials import Credentials, MrzKey
 from cardreader.access.strategy import AccessMethod
-from cardreader.errors import AccessDeniedError, CardRemovedError
+from cardreader.errors import AccessDeniedError, CardRemovedError, WrongPasswordError
 from cardreader.files.ids import Ef
 from cardreader.read import read_card
 from simulators.chip.pace import ChipPace, Offer
@@ -71,10 +71,29 @@ def test_chip_without_pace_opens_with_bac_without_a_downgrade() -> None:
     )
 
 
-def test_no_working_credential_is_access_denied_listing_attempts() -> None:
-    with pytest.raises(AccessDeniedError) as info:
+def test_a_wrong_can_alone_is_a_wrong_password() -> None:
+    with pytest.raises(WrongPasswordError) as info:
         read_card(InProcessTransport(sample_chip()), Credentials(can="000000"), READ)
-    assert "PACE-CAN" in info.value.reason and "no MRZ data" in info.value.reason
+    assert (info.value.method, info.value.password, info.value.reason) == (
+        "PACE",
+        "CAN",
+        "wrong CAN (the chip refused it)",
+    )
+    assert "000000" not in str(info.value)
+
+
+def test_no_working_credential_is_access_denied_listing_attempts() -> None:
+    creds = Credentials(can="000000", mrz_keys=(WRONG_KEY,))
+    with pytest.raises(AccessDeniedError) as info:
+        read_card(InProcessTransport(sample_chip()), creds, READ)
+    assert type(info.value) is AccessDeniedError
+    assert info.value.method == "PACE/BAC"
+    for attempt in (
+        "PACE-CAN: wrong CAN (the chip refused it)",
+        "PACE-MRZ: wrong MRZ (the chip refused it)",
+        "BAC candidate 1: ",
+    ):
+        assert attempt in info.value.reason
     assert "000000" not in str(info.value)
 
 
@@ -85,7 +104,7 @@ def test_bac_fallback_can_be_forbidden() -> None:
     assert info.value.method == "PACE"
 
 
-@pytest.mark.parametrize("remove_at", [1, 3, 6, 9, 12])
+@pytest.mark.parametrize("remove_at", [1, 3, 6, 9, 11])
 def test_card_pulled_at_any_step_gives_card_removed(remove_at: int) -> None:
     with pytest.raises(CardRemovedError):
         read_card(

@@ -10,8 +10,10 @@ here. Signatures come from the chip simulator's own ISO/IEC 9796-2 encoder and f
 from __future__ import annotations
 
 import hashlib
+import secrets
 
 import pytest
+from asn1crypto import algos as asn1_algos
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import (
@@ -28,21 +30,21 @@ from cardreader.access.chip_auth_info import parse_dg14
 from cardreader.access.credentials import Credentials, MrzKey
 from cardreader.access.strategy import CardSession, open_session
 from cardreader.crypto.active_auth import (
-    EcPublicKey,
-    RsaPublicKey,
     parse_dg15,
-    parse_subject_public_key_info,
-    verify_ecdsa,
+    verify_ecdsa_challenge,
     verify_iso9796_2,
     verify_signature,
 )
 from cardreader.crypto.domain_params import StandardizedDomainParameter as Std
+from cardreader.crypto.ec import Curve
+from cardreader.crypto.keys import EcPublicKey, RsaPublicKey, parse_subject_public_key_info
 from cardreader.errors import CardError, SecureMessagingError, UnsupportedProtocolError
 from cardreader.files.ids import Ef
 from cardreader.files.reader import FileReader
 from cardreader.iso7816 import tlv
 from cardreader.transport.base import Transport
 from cardreader.verify.report import Check, CheckKind, CheckStatus
+from cardreader.verify.signature import verify_signature as pa_verify_signature
 from simulators.chip.active_auth import ActiveAuthentication, EcdsaForm, Fault, RsaTrailer
 from simulators.chip.card import ChipConfig, EmrtdChip
 from simulators.chip.sample import sample_files
@@ -277,18 +279,46 @@ def test_ecdsa_without_signature_algorithm_is_not_supported() -> None:
     assert result.reason == "an ECDSA key, but DG14 names no signature algorithm"
 
 
-def test_ecdsa_on_a_curve_without_verifier_is_not_supported() -> None:
+def _plain_ecdsa(curve: Curve, secret: int, message: bytes) -> bytes:
+    """ECDSA with SHA-256 by the textbook (BSI TR-03111 §4.2.1.1), independent of the reader."""
+    size = (curve.n.bit_length() + 7) // 8
+    digest = int.from_bytes(hashlib.sha256(message).digest(), "big")
+    e = digest >> max(0, 256 - curve.n.bit_length())
+    while True:
+        k = secrets.randbelow(curve.n - 1) + 1
+        point = curve.multiply(k, curve.g)
+        assert point is not None
+        r = point.x % curve.n
+        s = pow(k, -1, curve.n) * (e + r * secret) % curve.n
+        if r and s:
+            return r.to_bytes(size, "big") + s.to_bytes(size, "big")
+
+
+def test_ecdsa_on_a_curve_cryptography_lacks_uses_the_one_verifier() -> None:
+    """brainpoolP224r1: Active Authentication verifies as passive authentication does."""
     params = curve(Std.BRAINPOOL_P224R1)
-    key = parse_subject_public_key_info(
-        standardized_spki(Std.BRAINPOOL_P224R1, params.encode_point(params.g))
-    )
+    secret = 0xC0FFEE
+    public = params.multiply(secret, params.g)
+    assert public is not None
+    encoded_spki = standardized_spki(Std.BRAINPOOL_P224R1, params.encode_point(public))
+    key = parse_subject_public_key_info(encoded_spki)
     assert isinstance(key, EcPublicKey)
-    with pytest.raises(UnsupportedProtocolError, match="brainpoolP224r1"):
-        verify_ecdsa(key, bytes(8), bytes(56), ECDSA_WITH_SHA256)
+    signature = _plain_ecdsa(params, secret, CHALLENGE)
+    result = verify_ecdsa_challenge(key, CHALLENGE, signature, ECDSA_WITH_SHA256)
+    assert (result.valid, result.mechanism) == (
+        True,
+        "ECDSA on brainpoolP224r1 with SHA-256 (plain)",
+    )
+    assert not verify_ecdsa_challenge(key, bytes(8), signature, ECDSA_WITH_SHA256).valid
+    plain_sha256 = bytes(
+        asn1_algos.SignedDigestAlgorithm({"algorithm": "0.4.0.127.0.7.1.1.4.1.3"}).dump()
+    )
+    assert pa_verify_signature(encoded_spki, plain_sha256, signature, CHALLENGE)
+    assert not pa_verify_signature(encoded_spki, plain_sha256, signature, bytes(8))
     p256 = parse_subject_public_key_info(spki(ec.generate_private_key(ec.SECP256R1())))
     assert isinstance(p256, EcPublicKey)
     with pytest.raises(UnsupportedProtocolError, match=r"signature algorithm 1\.2\.3"):
-        verify_ecdsa(p256, bytes(8), bytes(64), "1.2.3")
+        verify_ecdsa_challenge(p256, bytes(8), bytes(64), "1.2.3")
 
 
 # -- ISO/IEC 9796-2 verification on its own -----------------------------------------------
@@ -413,10 +443,12 @@ def test_random_ecdsa_signatures_are_invalid_not_errors(signature: bytes) -> Non
 def test_ecdsa_signature_forms() -> None:
     assert isinstance(EC_PUBLIC, EcPublicKey)
     der = EC_KEY.sign(CHALLENGE, ec.ECDSA(hashes.SHA256()))
-    assert verify_ecdsa(EC_PUBLIC, CHALLENGE, der, ECDSA_WITH_SHA256).mechanism.endswith("(DER)")
-    result = verify_ecdsa(EC_PUBLIC, CHALLENGE, bytes(10), ECDSA_WITH_SHA256)
+    assert verify_ecdsa_challenge(EC_PUBLIC, CHALLENGE, der, ECDSA_WITH_SHA256).mechanism.endswith(
+        "(DER)"
+    )
+    result = verify_ecdsa_challenge(EC_PUBLIC, CHALLENGE, bytes(10), ECDSA_WITH_SHA256)
     assert result.reason == "10 bytes are neither plain r||s nor DER"
-    assert not verify_ecdsa(EC_PUBLIC, CHALLENGE, der, "1.2.840.10045.4.3.3").valid
+    assert not verify_ecdsa_challenge(EC_PUBLIC, CHALLENGE, der, "1.2.840.10045.4.3.3").valid
 
 
 # -- tampered and truncated responses ----------------------------------------------------

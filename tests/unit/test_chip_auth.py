@@ -27,9 +27,9 @@ from cardreader.access.secure_messaging import SecureMessagingTransport
 from cardreader.access.strategy import CardSession, open_session
 from cardreader.crypto.domain_params import StandardizedDomainParameter as Std
 from cardreader.crypto.kdf import KeyAlgorithm
-from cardreader.errors import CardError, SecureMessagingError
+from cardreader.errors import CardError, FileNotFoundOnCardError, SecureMessagingError
 from cardreader.files.ids import Ef
-from cardreader.files.reader import FileReader
+from cardreader.files.reader import FileReader, select_file
 from cardreader.iso7816 import tlv
 from cardreader.mrz import parse_mrz
 from cardreader.verify.report import Check, CheckKind, CheckStatus
@@ -202,7 +202,12 @@ def test_bsi_old_keys_stop_working_after_chip_authentication() -> None:
 def test_any_status_word_under_the_new_keys_is_proof() -> None:
     """The confirming SELECT of a missing file answers 6A82, MACed with the new keys."""
     session, infos = open_bsi(bsi_chip())
-    result = perform_chip_authentication(session.transport, infos, confirm=Ef.DG11)
+
+    def confirm(channel: SecureMessagingTransport) -> None:
+        with pytest.raises(FileNotFoundOnCardError):
+            select_file(channel, Ef.DG11)
+
+    result = perform_chip_authentication(session.transport, infos, confirm=confirm)
     assert result.status is CheckStatus.PASSED, result.reason
     assert result.transport is not None
     assert FileReader(result.transport).read(Ef.COM) == bsi_file(0x011E)

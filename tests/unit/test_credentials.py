@@ -33,7 +33,14 @@ def test_id_number_digits_decode_province_sex_and_year() -> None:
     assert parse_id_number("001203000001").sex is Sex.MALE
 
 
-@pytest.mark.parametrize("bad", ["07918501234", "0791850123456", "097185012345", "00018501234x"])
+@pytest.mark.parametrize("prefix", ["001", "002", "096", "097", "000", "704", "840", "999"])
+def test_every_three_digit_prefix_is_accepted(prefix: str) -> None:
+    # Province codes 001-096, or a country code for a birth registered abroad (docs/domain.md §2.6).
+    number = parse_id_number(prefix + "185012345")
+    assert (number.province_code, number.birth_year) == (prefix, 1985)
+
+
+@pytest.mark.parametrize("bad", ["07918501234", "0791850123456", "00018501234x"])
 def test_bad_id_numbers_are_refused(bad: str) -> None:
     with pytest.raises(ParseError):
         parse_id_number(bad)

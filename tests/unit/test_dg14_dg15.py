@@ -32,18 +32,18 @@ from cardreader.access.chip_auth_info import (
     parse_dg14,
     select_chip_authentication,
 )
-from cardreader.crypto.active_auth import (
-    DhPublicKey,
-    EcPublicKey,
-    RsaPublicKey,
-    parse_dg15,
-    parse_subject_public_key_info,
-)
+from cardreader.crypto.active_auth import parse_dg15
 from cardreader.crypto.dh import DhGroup
 from cardreader.crypto.domain_params import STANDARDIZED_DOMAIN_PARAMETERS
 from cardreader.crypto.domain_params import StandardizedDomainParameter as Std
 from cardreader.crypto.ec import Curve
 from cardreader.crypto.kdf import KeyAlgorithm
+from cardreader.crypto.keys import (
+    DhPublicKey,
+    EcPublicKey,
+    RsaPublicKey,
+    parse_subject_public_key_info,
+)
 from cardreader.errors import ParseError, UnsupportedProtocolError
 from cardreader.iso7816 import tlv
 from tests.vectors import BSI_DATASET
@@ -285,11 +285,19 @@ def test_explicit_parameters_of_every_standardized_curve(parameter: Std) -> None
     assert (parsed.parameter, parsed.encoded) == (parameter, point)
 
 
-def test_explicit_parameters_of_an_unknown_curve_are_unsupported() -> None:
+def test_explicit_parameters_of_an_unknown_curve_parse_but_no_chip_key_uses_them() -> None:
+    """One key parser for certificates and chips; chip keys must be on a table 12 curve."""
     params = curve(Std.BRAINPOOL_P256R1)
     point = params.encode_point(params.g)
+    spki = explicit_ec_spki(params, point, cofactor=2)
+    parsed = parse_subject_public_key_info(spki)
+    assert isinstance(parsed, EcPublicKey)
+    assert (parsed.parameter, parsed.curve.h, parsed.encoded) == (None, 2, point)
     with pytest.raises(UnsupportedProtocolError, match="match no standardized curve"):
-        parse_subject_public_key_info(explicit_ec_spki(params, point, cofactor=2))
+        parse_dg15(tlv.encode(0x6F, spki))
+    infos = parse_dg14(dg14(pk_info(spki)))
+    assert infos.chip_authentication_keys == ()
+    assert [raw.oid for raw in infos.other] == [ID_PK_ECDH]
 
 
 def test_standardized_domain_parameter_keys() -> None:
@@ -416,14 +424,29 @@ def test_unsupported_keys_and_unknown_infos_are_kept_raw() -> None:
 @pytest.mark.parametrize(
     ("info", "message"),
     [
-        (sequence(oid(ID_CA_ECDH_AES_128)), "without a version"),
-        (sequence(oid(ID_CA_ECDH_AES_128), integer(1), integer(2), integer(3)), "trailing"),
-        (sequence(oid(ID_PK_ECDH)), "without a public key"),
-        (sequence(oid(ID_TA)), "TerminalAuthenticationInfo"),
-        (sequence(oid(ID_AA), integer(1)), "ActiveAuthenticationInfo"),
-        (sequence(oid(ID_AA), integer(1), integer(1)), "OBJECT IDENTIFIER"),
-        (sequence(oid(ID_CA_ECDH_AES_128), tlv.encode(0x02, b"\xff")), "negative"),
-        (sequence(oid(ID_CA_ECDH_AES_128), integer(1 << 40)), "exceeds 4"),
+        (
+            sequence(oid(ID_CA_ECDH_AES_128)),
+            rf"^SecurityInfo {ID_CA_ECDH_AES_128} without its required data",
+        ),
+        (
+            sequence(oid(ID_CA_ECDH_AES_128), integer(1), integer(2), integer(3)),
+            "^SecurityInfos: 1 element.s. after the last field of a SEQUENCE$",
+        ),
+        (sequence(oid(ID_PK_ECDH)), rf"^SecurityInfo {ID_PK_ECDH} without its required data"),
+        (sequence(oid(ID_TA)), rf"^SecurityInfo {ID_TA} without its required data"),
+        (sequence(oid(ID_AA), integer(1)), "^malformed ActiveAuthenticationInfo: Field"),
+        (
+            sequence(oid(ID_AA), integer(1), integer(1)),
+            "^malformed ActiveAuthenticationInfo: .*tag should have been 6, but 2 was found",
+        ),
+        (
+            sequence(oid(ID_CA_ECDH_AES_128), tlv.encode(0x02, b"\xff")),
+            "^id-CA-ECDH-AES-CBC-CMAC-128: negative INTEGER",
+        ),
+        (
+            sequence(oid(ID_CA_ECDH_AES_128), integer(1 << 40)),
+            "^id-CA-ECDH-AES-CBC-CMAC-128: INTEGER of 6 bytes exceeds 4$",
+        ),
     ],
 )
 def test_malformed_infos(info: bytes, message: str) -> None:
@@ -455,7 +478,7 @@ def test_number_of_keys_is_bounded() -> None:
 def test_dh_subgroup_order_is_bounded() -> None:
     group = dh_group(Std.MODP_2048_256)
     oversized = DhGroup("oversized", group.p, group.g, group.p - 1)
-    with pytest.raises(ParseError, match="exceeds 64"):
+    with pytest.raises(ParseError, match=r"^the DH subgroup order of 2048 bits exceeds 512$"):
         parse_subject_public_key_info(x942_spki(oversized, group.g))
 
 

@@ -13,6 +13,8 @@ from cryptography.hazmat.primitives.asymmetric import ec as pyca_ec
 
 from cardreader.crypto.dh import DhGroup
 from cardreader.crypto.domain_params import (
+    CURVE_NAMES,
+    NAMED_CURVES,
     STANDARDIZED_DOMAIN_PARAMETERS,
     StandardizedDomainParameter,
     standardized_domain_parameters,
@@ -122,6 +124,17 @@ def test_curve_arithmetic_agrees_with_cryptography(parameter_id: Id) -> None:
         public = pyca_ec.derive_private_key(scalar, PYCA_CURVES[parameter_id]).public_key()
         numbers = public.public_numbers()
         assert curve.multiply(scalar, curve.g) == Point(numbers.x, numbers.y)
+
+
+def test_one_named_curve_table_for_every_curve() -> None:
+    """Each table 12 curve once, with its OID, and cryptography's class where it has one."""
+    assert sorted(CURVE_NAMES) == CURVE_IDS
+    assert len(NAMED_CURVES) == len(CURVE_IDS)
+    assert {c.parameter: c.backend for c in NAMED_CURVES.values() if c.backend} == {
+        parameter: type(curve) for parameter, curve in PYCA_CURVES.items()
+    }
+    assert NAMED_CURVES["1.3.36.3.3.2.8.1.1.7"].curve is _curve(Id.BRAINPOOL_P256R1)
+    assert NAMED_CURVES["1.3.132.0.35"].parameter is Id.SECP521R1
 
 
 @pytest.mark.parametrize("parameter_id", DH_IDS, ids=lambda i: i.name)

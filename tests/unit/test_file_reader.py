@@ -29,6 +29,7 @@ def _file(tag: int, size: int) -> bytes:
 DG2 = _file(0x75, 15000)
 BIG = _file(0x75, 40000)
 DG1 = _file(0x61, 93)
+CARD_ACCESS = _file(0x31, 300)
 
 
 def _open(
@@ -42,6 +43,7 @@ def _open(
 
 def _config(**kwargs: object) -> ChipConfig:
     files = {Ef.DG1.fid: DG1, Ef.DG2.fid: DG2, Ef.DG3.fid: _file(0x63, 300), 0x0110: BIG}
+    files[Ef.CARD_ACCESS.fid] = CARD_ACCESS
     return ChipConfig(files=files, mrz_information=MRZ_INFO, **kwargs)  # type: ignore[arg-type]
 
 
@@ -49,7 +51,7 @@ def test_extended_length_reads_15k_in_one_read_after_the_header() -> None:
     channel, _ = _open(_config())
     reader = FileReader(channel)
     assert reader.read(Ef.DG2) == DG2
-    assert reader.stats.apdus == 2  # SELECT + one READ BINARY of up to 0xFF00 bytes
+    assert reader.stats.apdus == 1  # one READ BINARY by short EF identifier, Le 0xFF00
     assert reader.policy.size == 0xFF00
 
 
@@ -58,7 +60,7 @@ def test_card_without_extended_length_is_read_in_223_byte_blocks() -> None:
     reader = FileReader(channel)
     assert reader.read(Ef.DG2) == DG2
     assert reader.policy.size == 0xDF
-    assert reader.stats.apdus == 1 + -(-15000 // 0xDF)
+    assert reader.stats.apdus == -(-15000 // 0xDF)
 
 
 def test_card_limiting_le_steps_down_and_remembers() -> None:
@@ -67,9 +69,9 @@ def test_card_limiting_le_steps_down_and_remembers() -> None:
     assert reader.read(Ef.DG2) == DG2
     first_file_apdus = reader.stats.apdus
     assert reader.policy.size == 0x400
-    assert first_file_apdus == 1 + 2 + 15  # SELECT, two refusals, 15 reads of 1 KiB
+    assert first_file_apdus == 2 + 15  # two refusals, 15 reads of 1 KiB
     assert reader.read(Ef.DG1) == DG1
-    assert reader.stats.apdus == first_file_apdus + 2
+    assert reader.stats.apdus == first_file_apdus + 1
 
 
 def test_offsets_beyond_32767_use_odd_read_binary() -> None:
@@ -78,18 +80,42 @@ def test_offsets_beyond_32767_use_odd_read_binary() -> None:
     assert reader.read(Ef.DG16) == BIG
 
 
-def test_short_ef_identifier_saves_the_select() -> None:
-    channel, _ = _open(_config())
-    reader = FileReader(channel)
-    assert reader.read(Ef.DG1, use_sfi=True) == DG1
+def test_a_file_is_read_by_its_short_ef_identifier_without_select() -> None:
+    """ISO/IEC 7816-4 §7.2.2: READ BINARY with P1 = 80 | SFI, P2 = offset 0 (in plain:
+    EF.CardAccess, short EF identifier 1C)."""
+    chip = EmrtdChip(_config())
+    commands: list[bytes] = []
+
+    class Recorder:
+        def process(self, apdu: bytes) -> bytes:
+            commands.append(apdu)
+            return chip.process(apdu)
+
+    reader = FileReader(InProcessTransport(Recorder()))
+    assert reader.read(Ef.CARD_ACCESS) == CARD_ACCESS
     assert reader.stats.apdus == 1
+    assert commands == [bytes.fromhex("00B09C0000FF00")]
+
+
+def test_a_card_that_refused_extended_length_is_not_probed_again() -> None:
+    link = InProcessTransport(EmrtdChip(_config(extended_length=False)), extended=True)
+    plain = FileReader(link)
+    assert plain.read(Ef.CARD_ACCESS) == CARD_ACCESS
+    assert plain.stats.apdus == 3 + 2  # Le 0xFF00, 0x1000, 0x0400 refused, then 256 + 44
+    assert not plain.policy.extended
+    select_application(link)
+    bac = perform_bac(link, BacKeys.from_mrz_information(MRZ_INFO))
+    channel = SecureMessagingTransport(link, KeyAlgorithm.TDES, bac.ks_enc, bac.ks_mac, bac.ssc)
+    secure = FileReader(channel, extended=plain.policy.extended)
+    assert secure.read(Ef.DG2) == DG2
+    assert secure.stats.apdus == -(-15000 // 0xDF)
 
 
 def test_fixed_policy_for_benchmarks() -> None:
     channel, _ = _open(_config())
     reader = FileReader(channel, BlockSizePolicy.fixed(160))
     assert reader.read(Ef.DG2) == DG2
-    assert reader.stats.apdus == 1 + -(-15000 // 160)
+    assert reader.stats.apdus == -(-15000 // 160)
 
 
 def test_dg3_needs_terminal_authentication() -> None:

@@ -218,9 +218,9 @@ def test_sex_from_text(text: str, sex: Sex | None) -> None:
     ("data", "message"),
     [
         (tlv.encode(0x6E, b""), "DG13 must start with tag 6D"),
-        (tlv.encode(0x6D, b""), "one SEQUENCE"),
-        (tlv.encode(0x6D, tlv.encode(SEQUENCE, integer(1))), "no SET"),
-        (dg13(tlv.encode(SET, b"")), "entry with tag 31"),
+        (tlv.encode(0x6D, b""), "^malformed DG13: Insufficient data"),
+        (tlv.encode(0x6D, tlv.encode(SEQUENCE, integer(1))), 'Field "fields" is missing'),
+        (dg13(tlv.encode(SET, b"")), "_Values - tag should have been 16, but 17 was found"),
         (dg13(tlv.encode(SEQUENCE, b"")), "empty DG13 entry"),
         (dg13(tlv.encode(SEQUENCE, utf8("x"))), "field number must be an INTEGER"),
         (dg13(entry(2, utf8("a")), entry(2, utf8("b"))), "field 2 appears twice"),
@@ -229,8 +229,11 @@ def test_sex_from_text(text: str, sex: Sex | None) -> None:
         (dg13(entry(2, tlv.encode(UTF8, b"\xc3"))), "field 2 is not valid utf-8"),
         (dg13(entry(2, integer(5))), "field 2 holds tag 2, not a string"),
         (dg13(entry(13, utf8("a"), utf8("b"), utf8("c"))), "parents field holds 3 names"),
-        (dg13(entry(9, tlv.encode(SEQUENCE, utf8("a") * 9))), "more than 8 data objects"),
-        (dg13(*(entry(n, utf8("x")) for n in range(65))), "more than 64 data objects"),
+        (
+            dg13(entry(9, tlv.encode(SEQUENCE, utf8("a") * 9))),
+            "^DG13 field 9 holds more than 8 strings$",
+        ),
+        (dg13(*(entry(n, utf8("x")) for n in range(65))), "^more than 64 fields in DG13$"),
         (dg13(entry(2, utf8("A"))) + b"\x00", "trailing bytes"),
     ],
 )

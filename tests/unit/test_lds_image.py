@@ -17,7 +17,7 @@ from PIL import Image
 
 from cardreader.errors import ParseError
 from cardreader.lds.dg2 import ImageFormat, parse_dg2
-from cardreader.lds.image import MAX_DIMENSION, decode_face
+from cardreader.lds.image import MAX_DIMENSION, decode_face, face_as_png
 from tests.vectors import BSI_DATASET
 
 BSI_FACE = parse_dg2((BSI_DATASET / "Datagroup2.bin").read_bytes()).faces[0].image
@@ -37,8 +37,8 @@ def _colour(mode: str, i: int) -> tuple[int, ...]:
     return tuple((i * k) % 251 for k in range(3, 3 + len(mode)))
 
 
-def pixels(png: bytes) -> tuple[str, tuple[int, int], bytes]:
-    with Image.open(io.BytesIO(png), formats=["PNG"]) as image:
+def pixels(data: bytes) -> tuple[str, tuple[int, int], bytes]:
+    with Image.open(io.BytesIO(data), formats=["PPM", "JPEG", "PNG"]) as image:
         return image.mode, image.size, image.tobytes()
 
 
@@ -46,10 +46,26 @@ def test_bsi_jpeg2000_face_is_413_by_531() -> None:
     decoded = decode_face(BSI_FACE)
     assert (decoded.width, decoded.height) == (413, 531)
     assert (decoded.mode, decoded.source_format) == ("RGB", ImageFormat.JPEG2000)
-    assert decoded.png.startswith(b"\x89PNG\r\n\x1a\n")
+    assert decoded.display.startswith(b"P6\n413 531\n255\n")
+    assert len(decoded.display) == len(b"P6\n413 531\n255\n") + 413 * 531 * 3
     with Image.open(io.BytesIO(BSI_FACE)) as original:
-        assert pixels(decoded.png) == ("RGB", (413, 531), original.convert("RGB").tobytes())
-    assert "png=" not in repr(decoded)
+        assert pixels(decoded.display) == ("RGB", (413, 531), original.convert("RGB").tobytes())
+    assert "display=" not in repr(decoded)
+
+
+def test_a_grey_or_rgb_jpeg_is_shown_as_the_chip_holds_it() -> None:
+    for mode in ("RGB", "L"):
+        data = encoded(mode, (30, 40), "JPEG")
+        assert decode_face(data).display is data
+    cmyk = decode_face(encoded("CMYK", (8, 8), "JPEG"))
+    assert cmyk.display.startswith(b"P6\n8 8\n255\n")
+
+
+def test_face_as_png_for_saving() -> None:
+    data = encoded("L", (17, 9), "JPEG")
+    png = face_as_png(data)
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    assert pixels(png) == pixels(decode_face(data).display)
 
 
 @pytest.mark.parametrize(
@@ -68,7 +84,7 @@ def test_decodes_to_the_same_pixels(data: bytes, source_format: ImageFormat, mod
     with Image.open(io.BytesIO(data)) as original:
         expected = original.convert(mode)
         assert (decoded.width, decoded.height) == original.size
-        assert pixels(decoded.png) == (mode, original.size, expected.tobytes())
+        assert pixels(decoded.display) == (mode, original.size, expected.tobytes())
 
 
 def test_raw_codestream_is_detected() -> None:

@@ -96,9 +96,38 @@ def test_huge_qr_file_is_refused_without_reading_it(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("timeout", ["0", "-1", "3601", "inf", "nan"])
 def test_timeout_out_of_range(timeout: str) -> None:
-    result = _read("--can", "123456", "--timeout", timeout)
-    assert result.exit_code == 2
-    assert result.stderr.endswith(
-        "Error: Invalid value for '--timeout': "
-        f"give seconds above 0 and at most 3600, not {float(timeout)}\n"
+    _assert_fails(
+        _read("--can", "123456", "--timeout", timeout),
+        "error: Invalid value for '--timeout': "
+        f"give seconds above 0 and at most 3600, not {float(timeout)}\n",
     )
+
+
+@pytest.mark.parametrize(
+    ("mrz", "field"),
+    [
+        ("185012345,851315,250315", "date of birth"),  # month 13
+        ("185012345,850399,250315", "date of birth"),  # day 99
+        ("185012345,850230,250315", "date of birth"),  # 30 February
+        ("185012345,850315,251301", "date of expiry"),
+        ("185012345,850431,250315", "date of birth"),  # 31 April
+    ],
+)
+def test_mrz_dates_that_are_not_dates(mrz: str, field: str) -> None:
+    _assert_fails(
+        _read("--mrz", mrz),
+        f"error: {field} must be a date YYMMDD (month 01-12, a day of that month)\n",
+    )
+
+
+@pytest.mark.parametrize("name", ["face.gif", "face", "face.png.txt"])
+def test_photo_needs_a_png_or_jpeg_name(name: str) -> None:
+    _assert_fails(
+        _read("--can", "123456", "--photo", name),
+        f"error: Invalid value for '--photo': give a .png, .jpg or .jpeg file name, not {name!r}\n",
+    )
+
+
+def test_unknown_option_and_missing_credentials_are_one_line() -> None:
+    _assert_fails(_read("--can", "1", "--xyzzy"), "error: No such option '--xyzzy'.\n")
+    _assert_fails(_read(), "error: give --can, --mrz, --id or --qr to open the chip\n")

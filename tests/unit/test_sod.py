@@ -18,10 +18,10 @@ from asn1crypto import cms
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cardreader.crypto.digests import DigestAlgorithm
 from cardreader.errors import CardError, ParseError, UnsupportedProtocolError
 from cardreader.iso7816 import tlv
 from cardreader.verify.signature import (
-    DigestAlgorithm,
     KeyUsage,
     parse_certificate,
     signature_algorithm_label,

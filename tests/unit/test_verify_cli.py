@@ -9,11 +9,13 @@ import sys
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
 
-from cardreader.cli import main
+from cardreader.cli import VERDICT_EXIT_CODES, main
+from cardreader.verify.report import Verdict
 from cardreader.verify.sod import parse_sod
 from simulators.chip.sample import SampleCard, sample_files
 from simulators.pki import Algorithm, Issued, Pki
@@ -105,14 +107,14 @@ class Document:
     folder: Path
 
 
-def _save(pki: Pki, ds: Issued, folder: Path) -> Path:
+def _save(pki: Pki, ds: Issued, folder: Path, **sod_options: Any) -> Path:
     files = sample_files(SampleCard())
     data_groups = {fid & 0xFF: data for fid, data in files.items() if 0x0101 <= fid <= 0x0110}
     folder.mkdir()
     for number, data in data_groups.items():
         (folder / f"DG{number}.bin").write_bytes(data)
     (folder / "EF_COM.bin").write_bytes(files[0x011E])
-    (folder / "EF_SOD.bin").write_bytes(pki.sod(ds, data_groups))
+    (folder / "EF_SOD.bin").write_bytes(pki.sod(ds, data_groups, **sod_options))
     return folder
 
 
@@ -135,6 +137,42 @@ def test_verified_with_the_csca(document: Document, tmp_path: Path) -> None:
     folder.mkdir()
     (folder / "csca.der").write_bytes(document.csca.der)
     assert _run(document.folder, "--csca", folder, "--at", "2025-06-01").exit_code == 0
+
+
+def test_the_verdict_sets_the_exit_code() -> None:
+    assert dict(VERDICT_EXIT_CODES) == {
+        Verdict.VERIFIED: 0,
+        Verdict.INVALID: 1,
+        Verdict.UNTRUSTED: 3,
+    }
+
+
+def test_quirks_are_verified_and_shown_as_findings(document: Document, tmp_path: Path) -> None:
+    folder = _save(
+        document.pki,
+        document.ds,
+        tmp_path / "quirks",
+        content_type="1.2.840.113549.1.7.1",
+        issuer_rdn_order=(1, 0, 2),
+    )
+    pem = document.csca.write_pem(tmp_path / "csca.pem")
+    text = _run(folder, "--csca", pem, "--at", "2025-06-01", "--no-identity")
+    assert text.exit_code == 0, text.output
+    findings = [line.split()[:3] for line in text.output.splitlines() if "  finding " in line]
+    assert findings == [
+        ["finding", "non-standard-content-type", "EF.SOD:"],
+        ["finding", "signer-identifier-name-order", "EF.SOD:"],
+    ]
+    result = _run(folder, "--csca", pem, "--at", "2025-06-01", "--json", "--no-identity")
+    report = json.loads(result.output)
+    assert (report["verdict"], report["exit_code"]) == ("VERIFIED", 0)
+    assert [(f["kind"], f["subject"]) for f in report["findings"]] == [
+        ("non-standard-content-type", "EF.SOD"),
+        ("signer-identifier-name-order", "EF.SOD"),
+    ]
+    assert report["findings"][1]["detail"].startswith(
+        "issuerAndSerialNumber lists the issuer's RDNs as O, C, CN, the certificate as C, O, CN"
+    )
 
 
 def test_verified_with_a_master_list(document: Document, tmp_path: Path) -> None:
