@@ -5,8 +5,30 @@ The kiosk's entry point is :class:`CheckInService`; see docs/hospital_adapter.md
 
 from __future__ import annotations
 
+from hospital_adapter.bhyt import BhytQrData, parse_bhyt_qr
+from hospital_adapter.config import (
+    SCHEMA,
+    GatewayAccount,
+    Settings,
+    check_config,
+    environment_problems,
+    load,
+    load_store_key,
+    report,
+    validate,
+)
 from hospital_adapter.deadline import Deadline
-from hospital_adapter.identity import BirthDate, PatientIdentity, Sex
+from hospital_adapter.errors import (
+    ConfigurationError,
+    HospitalAdapterError,
+    InvalidInputError,
+    Problem,
+    StoreError,
+)
+from hospital_adapter.gateway import Decision, GatewayClient
+from hospital_adapter.his import configured_registrar
+from hospital_adapter.identity import BirthDate, IdentityTrust, PatientIdentity, Sex
+from hospital_adapter.outbox import OutboxThread, OutboxWorker
 from hospital_adapter.service import (
     COUNTER_NOTE,
     CheckInResult,
@@ -14,20 +36,54 @@ from hospital_adapter.service import (
     InsuranceCheck,
     RegistrationStatus,
 )
-from hospital_adapter.visit import InsuranceStatus, Priority, VisitKind, VisitRequest
+from hospital_adapter.store import Queue, Store
+from hospital_adapter.visit import (
+    VIETNAM_TIME,
+    InsuranceStatus,
+    Priority,
+    VisitKind,
+    VisitRequest,
+)
+from hospital_adapter.xml0_report import configured_reporter
 
 __all__ = [
     "COUNTER_NOTE",
+    "SCHEMA",
+    "VIETNAM_TIME",
+    "BhytQrData",
     "BirthDate",
     "CheckInResult",
     "CheckInService",
+    "ConfigurationError",
     "Deadline",
+    "Decision",
+    "GatewayAccount",
+    "GatewayClient",
+    "HospitalAdapterError",
+    "IdentityTrust",
     "InsuranceCheck",
     "InsuranceStatus",
+    "InvalidInputError",
+    "OutboxThread",
+    "OutboxWorker",
     "PatientIdentity",
     "Priority",
+    "Problem",
+    "Queue",
     "RegistrationStatus",
+    "Settings",
     "Sex",
+    "Store",
+    "StoreError",
     "VisitKind",
     "VisitRequest",
+    "check_config",
+    "configured_registrar",
+    "configured_reporter",
+    "environment_problems",
+    "load",
+    "load_store_key",
+    "parse_bhyt_qr",
+    "report",
+    "validate",
 ]

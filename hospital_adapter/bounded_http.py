@@ -9,9 +9,11 @@ long as it keeps dripping, headers included. Two layers close that gap:
   time left until the deadline of the call under way (a context variable, so per thread)
   and fails with a timeout once it has passed.
 - :func:`post_within`: sends with httpx's streaming API, timeouts set to the time left,
-  reads the body chunk by chunk checking the deadline between chunks (this also bounds a
-  transport injected for tests) and stops past the peer's ``max_bytes``. Every failure
-  becomes one of the package's errors; the response is closed on the way out.
+  reads the raw body chunk by chunk checking the deadline between chunks (this also bounds
+  a transport injected for tests) and decodes it itself (``gzip``, ``deflate`` or none),
+  stopping once the decoded body passes the peer's ``max_bytes``: a small compressed body
+  that inflates to megabytes never does (httpx's own decoder inflates each chunk whole).
+  Every failure becomes one of the package's errors; the response is closed on the way out.
 
 Limit: an HTTP proxy taken from the environment (``HTTP_PROXY``...) is served by httpx's
 own transport, whose single reads only the timeouts bound (the body checks still apply).
@@ -20,6 +22,7 @@ own transport, whose single reads only the timeouts bound (the body checks still
 from __future__ import annotations
 
 import ssl
+import zlib
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -55,6 +58,41 @@ class HttpPeer:
     """An answer longer than ``max_bytes`` or with an undecodable content encoding."""
 
 
+ACCEPT_ENCODING = "gzip, deflate"
+"""The encodings :class:`_BoundedDecoder` reads (RFC 9110 §8.4.1); nothing else is asked for."""
+
+
+class _BoundedDecoder:
+    """Decodes a ``Content-Encoding`` of ``gzip``, ``deflate`` (zlib) or none, never
+    producing more than the room it is given (zlib's ``max_length``)."""
+
+    def __init__(self, encoding: str, peer: HttpPeer) -> None:
+        self._peer = peer
+        name = encoding.strip().lower()
+        if name in ("", "identity"):
+            self._inflate = None
+        elif name in ("gzip", "x-gzip"):
+            self._inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif name == "deflate":
+            self._inflate = zlib.decompressobj()
+        else:
+            raise peer.protocol_error(f"{peer.name} sent an unsupported content encoding")
+
+    def decode(self, chunk: bytes, room: int) -> bytes:
+        """``chunk`` decoded: at most ``room + 1`` bytes, so the caller sees an overflow."""
+        if self._inflate is None:
+            return chunk
+        try:
+            return self._inflate.decompress(chunk, room + 1)
+        except zlib.error:
+            raise self._peer.protocol_error(f"{self._peer.name} sent an undecodable body") from None
+
+    def finish(self) -> None:
+        """Raise unless a compressed body ended where its stream ends."""
+        if self._inflate is not None and not self._inflate.eof:
+            raise self._peer.protocol_error(f"{self._peer.name} sent a truncated compressed body")
+
+
 @dataclass(frozen=True)
 class HttpAnswer:
     """A whole answer, read within the deadline: status and (decoded) body."""
@@ -79,7 +117,8 @@ def post_within(
 
     Raises ``peer.timeout_error`` when the time runs out (before sending too),
     ``peer.unreachable_error`` for transport failures and ``peer.protocol_error`` for an
-    answer over ``peer.max_bytes``; never an httpx exception.
+    answer whose decoded body is over ``peer.max_bytes`` or cannot be decoded; never an
+    httpx exception. Memory stays within ``max_bytes`` plus one network read.
     """
     budget = deadline.within(timeout_s)
     allowed = budget.remaining()
@@ -94,25 +133,25 @@ def post_within(
             params=params,
             data=data,
             json=json,
-            headers=headers,
+            headers={"Accept-Encoding": ACCEPT_ENCODING, **(headers or {})},
             timeout=httpx.Timeout(allowed),
         ) as response:
+            decoder = _BoundedDecoder(response.headers.get("Content-Encoding", ""), peer)
             body = bytearray()
-            for chunk in response.iter_bytes():
+            for chunk in response.iter_raw():
                 if budget.expired:
                     raise peer.timeout_error(late)
-                body += chunk
+                body += decoder.decode(chunk, peer.max_bytes - len(body))
                 if len(body) > peer.max_bytes:
                     raise peer.protocol_error(
                         f"{peer.name} answered more than {peer.max_bytes} bytes"
                     )
+            decoder.finish()
             return HttpAnswer(response.status_code, bytes(body))
     except httpx.TimeoutException:
         raise peer.timeout_error(late) from None
     except httpx.TransportError as exc:
         raise peer.unreachable_error(f"cannot reach {peer.name}: {type(exc).__name__}") from None
-    except httpx.DecodingError:
-        raise peer.protocol_error(f"{peer.name} sent an undecodable body") from None
     finally:
         _CALL_DEADLINE.reset(token)
 

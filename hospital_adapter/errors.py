@@ -6,13 +6,34 @@ logged and shown as they are.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 
 class HospitalAdapterError(Exception):
     """Root of every error raised by :mod:`hospital_adapter`."""
 
 
+@dataclass(frozen=True)
+class Problem:
+    """One configuration problem: the key (``gateway.attempts``, an environment variable,
+    the file) and why it is refused. Never holds a secret."""
+
+    key: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.reason}"
+
+
 class ConfigurationError(HospitalAdapterError):
-    """The configuration (TOML file, environment, gateway account) is missing or wrong."""
+    """The configuration (TOML file, environment, gateway account) is missing or wrong.
+
+    ``problems`` lists each problem with its key; the message is one line per problem.
+    """
+
+    def __init__(self, *problems: Problem) -> None:
+        self.problems = problems
+        super().__init__("\n".join(map(str, problems)))
 
 
 class InvalidInputError(HospitalAdapterError, ValueError):
@@ -63,6 +84,22 @@ class GatewayProtocolError(GatewayError):
     """The gateway answered something that does not follow docs/domain.md §3."""
 
 
+class Xml0RejectedError(GatewayError):
+    """The gateway refused a submitted XML0 (``maKetQua`` other than ``200``, docs/domain.md
+    §3.7). ``detail`` is its ``thongDiep``, kept out of the message (it may quote the record);
+    ``retryable`` is true for a server failure, false when the record must be fixed."""
+
+    def __init__(self, code: str, detail: str, *, retryable: bool) -> None:
+        self.detail = detail
+        self.retryable = retryable
+        super().__init__(f"gateway refused the XML0 record ({code})", code=code)
+
+
+class Xml0SignatureError(HospitalAdapterError):
+    """An XML0 file is not signed as docs/domain.md §3.7 requires, or its signature does not
+    verify (a changed byte, another key, a wrong algorithm)."""
+
+
 class HisError(HospitalAdapterError):
     """Registering the visit with the hospital information system failed."""
 
@@ -90,7 +127,12 @@ class HisRejectedError(HisError):
 
 
 class StoreError(HospitalAdapterError):
-    """The local store (SQLite) failed or holds data it cannot read."""
+    """The local store (SQLite) failed or holds data it cannot read. Raised by a write, it
+    means the write was not recorded."""
+
+
+class StoreKeyError(StoreError):
+    """The master key is not the one the store was created with."""
 
 
 class AuditChainError(StoreError):

@@ -89,24 +89,50 @@ class BirthDate:
 def check_id_number(
     id_number: str, *, birth_year: int | None = None, sex: Sex | None = None
 ) -> str:
-    """Check a 12-digit ID number's structure (docs/domain.md §2, "The 12-digit ID number").
+    """Check a 12-digit ID number's structure (docs/domain.md §2.6).
 
-    3-digit province (001–096), one digit for century and sex (0/1 male/female 1900s,
-    2/3 2000s, ...), two digits of the birth year, six digits. When ``birth_year`` or
+    3 digits of where the birth was registered (a province code, or a country code for a
+    birth abroad: any prefix is accepted), one digit for century and sex (0/1 male/female
+    1900s, 2/3 2000s, ...), two digits of the birth year, six digits. When ``birth_year`` or
     ``sex`` are given they are cross-checked. Returns the number; raises
     :class:`InvalidInputError` otherwise.
     """
     if not _ID_RE.fullmatch(id_number):
         raise InvalidInputError("ID number", "expected 12 digits")
-    if not 1 <= int(id_number[:3]) <= 96:
-        raise InvalidInputError("ID number", "unknown province code")
-    century_digit = int(id_number[3])
-    century_start = 1900 + 100 * (century_digit // 2)
-    if birth_year is not None and birth_year != century_start + int(id_number[4:6]):
+    encoded_year, encoded_sex = _encoded_birth_year_and_sex(id_number)
+    if birth_year is not None and birth_year != encoded_year:
         raise InvalidInputError("ID number", "century and year digits do not match the birth year")
-    if sex is not None and (century_digit % 2 == 0) != (sex is Sex.MALE):
+    if sex is not None and sex is not encoded_sex:
         raise InvalidInputError("ID number", "sex digit does not match the sex")
     return id_number
+
+
+def _encoded_birth_year_and_sex(id_number: str) -> tuple[int, Sex]:
+    century_digit = int(id_number[3])
+    year = 1900 + 100 * (century_digit // 2) + int(id_number[4:6])
+    return year, Sex.MALE if century_digit % 2 == 0 else Sex.FEMALE
+
+
+class IdentityTrust(enum.Enum):
+    """How the kiosk learned who the patient is (docs/domain.md §4.1).
+
+    Stored with the visit and sent to the HIS, so that staff re-check an identity the chip
+    did not prove, and kept as the evidence of that re-check (NĐ 188/2025 Đ38 k2). Only
+    :attr:`CHIP` may ever be shown as verified.
+    """
+
+    CHIP = "chip"
+    """Read from the chip; passive authentication holds up to a known CSCA."""
+    CHIP_UNTRUSTED = "chip_untrusted"
+    """Read from the chip, every proof holds, but its CSCA is not in the trust store."""
+    QR = "qr"
+    """From an unsigned QR code (the card's front, VNeID): anyone can print one."""
+    TYPED = "typed"
+    """A number typed on the keypad: nothing but the number is known."""
+
+    @property
+    def from_chip(self) -> bool:
+        return self in (IdentityTrust.CHIP, IdentityTrust.CHIP_UNTRUSTED)
 
 
 def _check_text(name: str, value: str, limit: int, *, required: bool) -> None:
@@ -120,10 +146,12 @@ def _check_text(name: str, value: str, limit: int, *, required: bool) -> None:
 
 @dataclass(frozen=True)
 class PatientIdentity:
-    """Who the patient is, as proved by the chip (docs/domain.md §2, DG13).
+    """Who the patient is, and how far that is proved (``trust``, docs/domain.md §4.1).
 
     ``bhyt_number`` is the 15-character BHYT card number when the patient showed the paper
-    card; otherwise the gateway is asked by ID number.
+    card; otherwise the gateway is asked by ID number. Only a typed number may come without
+    a name (:meth:`typed`). ``trust`` defaults to the weakest level, so that an identity
+    built without saying where it came from is never taken for a chip-verified one.
     """
 
     id_number: str = field(repr=False)
@@ -132,8 +160,21 @@ class PatientIdentity:
     sex: Sex
     address: str = field(default="", repr=False)
     bhyt_number: str | None = field(default=None, repr=False)
+    trust: IdentityTrust = IdentityTrust.TYPED
 
     def __post_init__(self) -> None:
         check_id_number(self.id_number, birth_year=self.date_of_birth.year, sex=self.sex)
-        _check_text("full name", self.full_name, MAX_NAME_LENGTH, required=True)
+        _check_text(
+            "full name",
+            self.full_name,
+            MAX_NAME_LENGTH,
+            required=self.trust is not IdentityTrust.TYPED,
+        )
         _check_text("address", self.address, MAX_ADDRESS_LENGTH, required=False)
+
+    @classmethod
+    def typed(cls, id_number: str) -> PatientIdentity:
+        """The identity a typed 12-digit ID number gives: the birth year and the sex its
+        digits encode (docs/domain.md §2.6), no name."""
+        year, sex = _encoded_birth_year_and_sex(check_id_number(id_number))
+        return cls(id_number, "", BirthDate(year), sex, trust=IdentityTrust.TYPED)

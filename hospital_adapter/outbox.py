@@ -1,7 +1,8 @@
-"""The outbox worker: delivers queued registrations once the HIS is back.
+"""The outbox worker: delivers queued registrations once the HIS is back, and queued XML0
+reports once the BHXH gateway is (one worker per :class:`~hospital_adapter.store.Queue`).
 
-At-least-once sending with an idempotency key (MSH-10, FHIR Encounter identifier) gives
-exactly-once registration; see :mod:`hospital_adapter.store.db`.
+At-least-once sending with an idempotency key (MSH-10, FHIR Encounter identifier, XML0
+``MA_LK``) gives exactly-once registration; see :mod:`hospital_adapter.store.db`.
 
 The kiosk runs one worker in a background thread (:meth:`OutboxWorker.start`) and stops it
 at shutdown with :meth:`OutboxThread.stop`, which returns once the send in flight, if any,
@@ -18,12 +19,23 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 from types import TracebackType
+from typing import Protocol
 
 from hospital_adapter.deadline import Deadline
-from hospital_adapter.errors import HisError, HisRejectedError, HospitalAdapterError
-from hospital_adapter.his.base import HisRegistrar
-from hospital_adapter.store import Store
-from hospital_adapter.visit import utc_now
+from hospital_adapter.errors import (
+    ConfigurationError,
+    GatewayError,
+    HisError,
+    HisRejectedError,
+    HospitalAdapterError,
+    InvalidInputError,
+    StoreError,
+    Xml0RejectedError,
+    Xml0SignatureError,
+)
+from hospital_adapter.gateway.submission import Xml0Receipt
+from hospital_adapter.store import Queue, Store
+from hospital_adapter.visit import Visit, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -51,21 +63,50 @@ class RetrySchedule:
         return now + delay * rng.uniform(0.8, 1.2)
 
 
-def describe(exc: HisError) -> str:
-    """A short error text without the HIS's free text (which may echo personal data)."""
+class Sender(Protocol):
+    """What a worker hands messages to: a HIS registrar (no receipt) or the XML0 reporter
+    (the gateway's receipt)."""
+
+    def register(self, visit: Visit, deadline: Deadline) -> Xml0Receipt | None: ...
+
+
+DELIVERY_ERRORS = (
+    HisError,
+    GatewayError,
+    ConfigurationError,
+    Xml0SignatureError,
+    InvalidInputError,
+)
+"""A send that fails with one of these is recorded and retried or rejected; the message
+is never lost. Configuration and signing problems are retried: a person fixes them."""
+
+
+def permanent(exc: HospitalAdapterError) -> bool:
+    """True when sending again cannot help: the receiver refused the message itself, or the
+    message cannot be built (a code not valid on the visit's day)."""
+    if isinstance(exc, HisRejectedError | Xml0RejectedError):
+        return not exc.retryable
+    return isinstance(exc, InvalidInputError)
+
+
+def describe(exc: HospitalAdapterError) -> str:
+    """A short error text without the receiver's free text (which may echo personal data)."""
     if isinstance(exc, HisRejectedError):
         return f"{type(exc).__name__} {exc.status}"
+    if isinstance(exc, Xml0RejectedError):
+        return f"{type(exc).__name__} {exc.code}"
     return f"{type(exc).__name__}: {exc}"
 
 
 class OutboxWorker:
-    """Claims due messages from the store and hands them to the registrar."""
+    """Claims due messages of ``queue`` from the store and hands them to ``registrar``."""
 
     def __init__(
         self,
         store: Store,
-        registrar: HisRegistrar,
+        registrar: Sender,
         *,
+        queue: Queue = Queue.HIS,
         schedule: RetrySchedule = RetrySchedule(),
         lease: timedelta = timedelta(seconds=60),
         send_timeout_s: float = 10.0,
@@ -74,28 +115,41 @@ class OutboxWorker:
     ) -> None:
         self._store = store
         self._registrar = registrar
+        self._queue = queue
         self._schedule = schedule
         self._lease = lease
         self._send_timeout = send_timeout_s
         self._clock = clock
         self._rng = rng or random.Random()
 
-    def deliver(self, key: str, attempts: int, send: Callable[[], None]) -> str:
+    def deliver(self, key: str, attempts: int, send: Callable[[], Xml0Receipt | None]) -> str:
         """Run ``send`` for message ``key`` and record the outcome in the store.
 
-        Returns ``delivered``, ``retrying`` or ``rejected``.
+        Returns ``delivered``, ``retrying`` or ``rejected``: what the HIS did. If the
+        store cannot record it (disk full...), the message stays pending and is sent
+        again once its lease or hold ends (the HIS deduplicates): the outcome stands.
         """
+        queue = self._queue
         try:
-            send()
-        except HisError as exc:
+            receipt = send()
+        except DELIVERY_ERRORS as exc:
             now = self._clock()
-            permanent = isinstance(exc, HisRejectedError) and not exc.retryable
-            retry_at = None if permanent else self._schedule.next_attempt(now, attempts, self._rng)
-            self._store.mark_failed(key, describe(exc), retry_at, now=now)
-            log.info("message %s not delivered: %s", key, describe(exc))
+            retry_at = (
+                None if permanent(exc) else self._schedule.next_attempt(now, attempts, self._rng)
+            )
+            error = describe(exc)
+            log.info("message %s not delivered: %s", key, error)
+            self._record(lambda: self._store.mark_failed(key, error, retry_at, now, queue))
             return "rejected" if retry_at is None else "retrying"
-        self._store.mark_delivered(key, now=self._clock())
+        self._record(lambda: self._store.mark_delivered(key, self._clock(), queue, receipt))
         return "delivered"
+
+    @staticmethod
+    def _record(mark: Callable[[], None]) -> None:
+        try:
+            mark()
+        except StoreError as exc:
+            log.error("outcome not recorded, the message will be sent again: %s", exc)
 
     def deliver_due(self, limit: int = 50, stop: threading.Event | None = None) -> DeliveryReport:
         """One pass: send every message due now, one after the other.
@@ -104,10 +158,11 @@ class OutboxWorker:
         claimed but did not send are released, due again at once for the next worker.
         """
         counts = {"delivered": 0, "retrying": 0, "rejected": 0}
-        messages = self._store.claim_due(self._clock(), self._lease, limit)
+        messages = self._store.claim_due(self._clock(), self._lease, limit, self._queue)
         for index, message in enumerate(messages):
             if stop is not None and stop.is_set():
-                self._store.release([m.key for m in messages[index:]], now=self._clock())
+                keys = [m.key for m in messages[index:]]
+                self._store.release(keys, now=self._clock(), queue=self._queue)
                 break
             send = partial(
                 self._registrar.register, message.visit, Deadline.after(self._send_timeout)

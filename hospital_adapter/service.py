@@ -107,7 +107,14 @@ class CheckInService:
         self._repeat_window = repeat_window
 
     def lookup_insurance(self, identity: PatientIdentity, deadline: Deadline) -> InsuranceCheck:
-        """Ask the gateway about ``identity``'s BHYT card; never raises for gateway trouble."""
+        """Ask the gateway about ``identity``'s BHYT card; never raises for gateway trouble.
+
+        The gateway needs the name with the number (docs/domain.md §3.4): a typed number
+        has none, so its card is checked at the counter (NĐ 188/2025 Đ38 k2, §3.6).
+        """
+        if not identity.full_name:
+            log.info("no name to look up with: BHYT to be checked at the counter")
+            return InsuranceCheck(Decision.GO_TO_COUNTER, None, degraded=True)
         try:
             result = self._gateway.lookup(LookupQuery.for_identity(identity), deadline)
         except GatewayAuthError as exc:
@@ -120,6 +127,11 @@ class CheckInService:
             log.error("gateway answered %s: check the staff identity and account", result.raw_code)
         degraded = result.decision in (Decision.RETRY, Decision.CONFIGURATION_ERROR)
         return InsuranceCheck(result.decision, result, degraded=degraded)
+
+    def record_consent(self, given: bool) -> None:
+        """The patient's answer to reading the chip (Luật Căn cước 2023 Đ22 k5), in the
+        audit log, without personal data; raises :class:`~hospital_adapter.errors.StoreError`."""
+        self._store.record_event("consent", "given" if given else "declined", self._clock())
 
     def check_in(
         self,

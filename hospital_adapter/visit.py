@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 from hospital_adapter.gateway.wire import CoverageCard
-from hospital_adapter.identity import BirthDate, PatientIdentity, Sex
+from hospital_adapter.identity import BirthDate, IdentityTrust, PatientIdentity, Sex
 
 VIETNAM_TIME = timezone(timedelta(hours=7), "ICT")
 """Queue tickets restart every day at midnight, hospital time (UTC+7, no DST)."""
@@ -26,12 +26,23 @@ class VisitKind(enum.Enum):
 
 
 class Priority(enum.Enum):
-    """Priority classes of docs/domain.md §4.3."""
+    """Priority classes of docs/domain.md §4.3 (Luật Khám bệnh, chữa bệnh 15/2023/QH15
+    Đ3 k2); emergencies go to the counter, not through the kiosk."""
 
     NONE = "none"
     CHILD_UNDER_6 = "child_under_6"
-    AGED_80_PLUS = "aged_80_plus"
+    ELDERLY = "elderly"
+    """From the age the facility configures: 75 under the 2023 law (80 before it)."""
     DISABILITY = "disability"
+    """A severe or especially severe disability (người khuyết tật nặng, đặc biệt nặng)."""
+    PREGNANT = "pregnant"
+    MERIT = "merit"
+    """A person with meritorious service to the revolution (người có công với cách mạng)."""
+
+    @classmethod
+    def _missing_(cls, value: object) -> Priority | None:
+        # Check-ins stored when the elderly class was named after the 2009 law's age.
+        return cls.ELDERLY if value == "aged_80_plus" else None
 
 
 class InsuranceStatus(enum.Enum):
@@ -94,6 +105,7 @@ class Visit:
                 "sex": ident.sex.value,
                 "address": ident.address,
                 "bhyt_number": ident.bhyt_number,
+                "trust": ident.trust.value,
             },
             "department": self.department,
             "ticket": self.ticket,
@@ -131,6 +143,8 @@ class Visit:
                 sex=Sex(ident["sex"]),
                 address=ident["address"],
                 bhyt_number=ident["bhyt_number"],
+                # Check-ins stored before the trust level was kept all came from the chip.
+                trust=IdentityTrust(ident.get("trust", IdentityTrust.CHIP.value)),
             ),
             department=data["department"],
             ticket=data["ticket"],

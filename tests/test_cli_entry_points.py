@@ -80,5 +80,5 @@ def test_kiosk_configuration_problem(tmp_path: Path) -> None:
     assert (result.exit_code, result.stdout, result.stderr) == (
         2,
         "",
-        f"cccd-kiosk: cannot read the configuration {missing}: No such file or directory\n",
+        f"cccd-kiosk: {missing}: 1 problem\n  file: cannot read: No such file or directory\n",
     )

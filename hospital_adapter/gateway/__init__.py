@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from hospital_adapter.gateway.client import GatewayClient
 from hospital_adapter.gateway.codes import Decision, ResultCode, decide
+from hospital_adapter.gateway.history import PastVisit, VisitHistory
+from hospital_adapter.gateway.submission import Xml0Receipt
 from hospital_adapter.gateway.wire import (
     CoverageCard,
     InsuranceHolder,
@@ -18,6 +20,9 @@ __all__ = [
     "InsuranceHolder",
     "InsuranceLookup",
     "LookupQuery",
+    "PastVisit",
     "ResultCode",
+    "VisitHistory",
+    "Xml0Receipt",
     "decide",
 ]

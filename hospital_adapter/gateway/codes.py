@@ -67,7 +67,7 @@ class ResultCode(enum.Enum):
 
     @property
     def decision(self) -> Decision:
-        return _DECISIONS.get(self, Decision.GO_TO_COUNTER)
+        return DECISIONS.get(self, Decision.GO_TO_COUNTER)
 
     @property
     def uses_new_card(self) -> bool:
@@ -78,7 +78,7 @@ class ResultCode(enum.Enum):
         )
 
 
-_DECISIONS: dict[ResultCode, Decision] = {
+DECISIONS: dict[ResultCode, Decision] = {
     ResultCode.VALID: Decision.INSURED,
     ResultCode.OLD_CARD_EXPIRED_NEW_ISSUED: Decision.INSURED,
     ResultCode.OLD_CARD_VALID_NEW_ISSUED: Decision.INSURED,

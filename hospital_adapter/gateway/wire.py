@@ -1,16 +1,19 @@
 """Wire formats of the BHXH gateway (docs/domain.md §3): pure request builders, bounded parsers.
 
-``POST /api/token/take`` (form ``username``, ``password`` = MD5 hex) answers
+``POST /api/token/take`` (form ``username``, ``password`` = MD5 in upper-case hex) answers
 ``{maKetQua: "200", APIKey: {...}}``; ``POST /api/egw/KQNhanLichSuKCB2024`` takes the token
-in the query string and ``maThe``, ``hoTen``, ``ngaySinh``, ``hoTenCb``, ``cccdCb`` as JSON.
+in the query string and ``maThe``, ``hoTen``, ``ngaySinh``, ``hoTenCb``, ``cccdCb`` as JSON
+(docs/domain.md §3.3, §3.4). The helpers :func:`load_object`, :func:`text_field` and
+:func:`result_code` are shared by the other answers (history, XML0 receipts).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from hospital_adapter.bhyt import BhytNumber, is_bhxh_number
 from hospital_adapter.errors import GatewayProtocolError, InvalidInputError
@@ -29,23 +32,29 @@ TOKEN_OK = "200"
 MAX_RESPONSE_BYTES = 64 * 1024
 """Answers longer than this are refused unread: a lookup answer is well under 2 KiB."""
 MAX_FIELD_LENGTH = 1000
+MAX_CODE_DIGITS = 4
+_CODE_17_RE = re.compile(r"[A-Z0-9]{17}")
 
 
 def password_md5(password: str) -> str:
-    """The gateway wants the account password as lowercase MD5 hex (docs/domain.md §3)."""
-    return hashlib.md5(password.encode("utf-8"), usedforsecurity=False).hexdigest()
+    """The account password as MD5 in upper-case hex, as BHXH's guide asks (docs/domain.md §3.3)."""
+    return hashlib.md5(password.encode("utf-8"), usedforsecurity=False).hexdigest().upper()
 
 
 def _normalise_card_or_id(value: str) -> str:
+    """``maThe``: 10, 12, 15 or 17 characters (docs/domain.md §3.1; the 17-character form's
+    layout is [open], so only its length and alphabet are checked)."""
     value = value.strip().upper()
     if len(value) == 12:
         return check_id_number(value)
     if len(value) == 15:
         return str(BhytNumber.parse(value))
-    if is_bhxh_number(value):
+    if is_bhxh_number(value) or _CODE_17_RE.fullmatch(value):
         return value
     raise InvalidInputError(
-        "maThe", "expected a 12-digit ID number, a 15-character BHYT number or a BHXH number"
+        "maThe",
+        "expected a 10-digit BHXH number, a 12-digit ID number, a 15-character BHYT number"
+        " or a 17-character code",
     )
 
 
@@ -196,19 +205,22 @@ def lookup_body(query: LookupQuery, staff_name: str, staff_id: str) -> dict[str,
     }
 
 
-def _load_object(body: bytes) -> dict[str, object]:
-    if len(body) > MAX_RESPONSE_BYTES:
-        raise GatewayProtocolError(f"answer longer than {MAX_RESPONSE_BYTES} bytes")
+def load_object(body: bytes, limit: int = MAX_RESPONSE_BYTES) -> dict[str, object]:
+    """The answer as a JSON object, or :class:`GatewayProtocolError`; at most ``limit``
+    bytes, and numbers too long for Python's integer parser are refused, not raised."""
+    if len(body) > limit:
+        raise GatewayProtocolError(f"answer longer than {limit} bytes")
     try:
         data = json.loads(body.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+    except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError included
         raise GatewayProtocolError("answer is not UTF-8 JSON") from None
     if not isinstance(data, dict):
         raise GatewayProtocolError("answer is not a JSON object")
     return data
 
 
-def _text(data: dict[str, object], key: str) -> str:
+def text_field(data: dict[str, object], key: str) -> str:
+    """``data[key]`` as stripped text (empty when missing), at most MAX_FIELD_LENGTH long."""
     value = data.get(key)
     if value is None:
         return ""
@@ -220,18 +232,21 @@ def _text(data: dict[str, object], key: str) -> str:
     return text
 
 
-def _code(data: dict[str, object]) -> str:
+def result_code(data: dict[str, object]) -> str:
+    """``maKetQua`` as text of 3 or 4 digits (a number 7 is read as ``007``)."""
     value = data.get("maKetQua")
     if isinstance(value, int) and not isinstance(value, bool):
+        if not 0 <= value < 10**MAX_CODE_DIGITS:
+            raise GatewayProtocolError("maKetQua out of range")
         return f"{value:03d}"
-    code = _text(data, "maKetQua")
-    if not code.isdigit() or len(code) > 4:
+    code = text_field(data, "maKetQua")
+    if not code.isdigit() or len(code) > MAX_CODE_DIGITS:
         raise GatewayProtocolError("maKetQua missing or not a number")
     return code
 
 
 def _date(data: dict[str, object], key: str) -> date | None:
-    text = _text(data, key)
+    text = text_field(data, key)
     if not text:
         return None
     try:
@@ -242,25 +257,29 @@ def _date(data: dict[str, object], key: str) -> date | None:
 
 def parse_token_response(body: bytes) -> tuple[str, GatewayToken | None]:
     """``(maKetQua, token)``; the token is ``None`` unless ``maKetQua`` is ``200``."""
-    data = _load_object(body)
-    code = _code(data)
+    data = load_object(body)
+    code = result_code(data)
     if code != TOKEN_OK:
         return code, None
     key = data.get("APIKey")
     if not isinstance(key, dict):
         raise GatewayProtocolError("APIKey missing")
-    expires = _text(key, "expires_in")
+    expires = text_field(key, "expires_in")
     try:
         expires_at = datetime.fromisoformat(expires)
     except ValueError:
         raise GatewayProtocolError("expires_in is not an ISO 8601 time") from None
     if expires_at.tzinfo is None:
         raise GatewayProtocolError("expires_in has no time zone")
+    try:
+        expires_at = expires_at.astimezone(UTC)
+    except OverflowError:
+        raise GatewayProtocolError("expires_in is out of range") from None
     token = GatewayToken(
-        access_token=_text(key, "access_token"),
-        id_token=_text(key, "id_token"),
-        token_type=_text(key, "token_type"),
-        username=_text(key, "username"),
+        access_token=text_field(key, "access_token"),
+        id_token=text_field(key, "id_token"),
+        token_type=text_field(key, "token_type"),
+        username=text_field(key, "username"),
         expires_at=expires_at,
     )
     if not token.access_token:
@@ -270,32 +289,32 @@ def parse_token_response(body: bytes) -> tuple[str, GatewayToken | None]:
 
 def _card(data: dict[str, object], new: bool) -> CoverageCard | None:
     suffix = "Moi" if new else ""
-    number = _text(data, "maThe" + suffix)
+    number = text_field(data, "maThe" + suffix)
     if not number:
         return None
     return CoverageCard(
         card_number=number,
         valid_from=_date(data, "gtTheTu" + suffix),
         valid_to=_date(data, "gtTheDen" + suffix),
-        primary_care_facility=_text(data, "maDKBD" + suffix),
-        primary_care_facility_name=_text(data, "tenDKBDMoi") if new else "",
+        primary_care_facility=text_field(data, "maDKBD" + suffix),
+        primary_care_facility_name=text_field(data, "tenDKBDMoi") if new else "",
     )
 
 
 def _holder(data: dict[str, object]) -> InsuranceHolder | None:
-    name = _text(data, "hoTen")
+    name = text_field(data, "hoTen")
     if not name:
         return None
     try:
-        birth: BirthDate | None = BirthDate.parse(_text(data, "ngaySinh"))
+        birth: BirthDate | None = BirthDate.parse(text_field(data, "ngaySinh"))
     except InvalidInputError:
         birth = None
     sexes = {"nam": Sex.MALE, "nữ": Sex.FEMALE, "nu": Sex.FEMALE}
     return InsuranceHolder(
         full_name=name,
         date_of_birth=birth,
-        sex=sexes.get(_text(data, "gioiTinh").casefold()),
-        address=_text(data, "diaChi"),
+        sex=sexes.get(text_field(data, "gioiTinh").casefold()),
+        address=text_field(data, "diaChi"),
     )
 
 
@@ -304,8 +323,8 @@ def parse_lookup_response(body: bytes) -> InsuranceLookup:
 
     An insured decision needs a card: 000 must carry ``maThe``, 003/004 ``maTheMoi``.
     """
-    data = _load_object(body)
-    raw = _code(data)
+    data = load_object(body)
+    raw = result_code(data)
     code = ResultCode.lookup(raw)
     decision = Decision.GO_TO_COUNTER if code is None else code.decision
     new = code is not None and code.uses_new_card
@@ -316,12 +335,12 @@ def parse_lookup_response(body: bytes) -> InsuranceLookup:
         raw_code=raw,
         code=code,
         decision=decision,
-        note=_text(data, "ghiChu"),
+        note=text_field(data, "ghiChu"),
         card=card,
-        replaced_card_number=_text(data, "maThe") if new else None,
+        replaced_card_number=text_field(data, "maThe") if new else None,
         holder=_holder(data),
-        bhxh_number=_text(data, "maSoBHXH"),
-        issuing_office=_text(data, "cqBHXH"),
-        area_code=_text(data, "maKV"),
+        bhxh_number=text_field(data, "maSoBHXH"),
+        issuing_office=text_field(data, "cqBHXH"),
+        area_code=text_field(data, "maKV"),
         five_years_from=_date(data, "ngayDu5Nam"),
     )

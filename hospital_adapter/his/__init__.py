@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from hospital_adapter.his.base import HisRegistrar, InMemoryHis
+from hospital_adapter.his.configured import configured_registrar
 from hospital_adapter.his.fhir_client import FhirRegistrar
 from hospital_adapter.his.hl7v2 import AckCode, MessageHeader
 from hospital_adapter.his.mllp import MllpRegistrar
@@ -14,4 +15,5 @@ __all__ = [
     "InMemoryHis",
     "MessageHeader",
     "MllpRegistrar",
+    "configured_registrar",
 ]

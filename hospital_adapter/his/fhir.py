@@ -1,6 +1,13 @@
 """FHIR R4 registration: a transaction Bundle of Patient, Coverage and Encounter with
 conditional creates (``ifNoneExist``, FHIR R4 §3.1.0.8.1 / http.html#ccreate).
 
+Codes come from the Ministry's lists in force on the visit's day
+(:mod:`hospital_adapter.codelists`): ``Encounter.type`` is ``MA_LOAI_KCB``,
+``Encounter.serviceType`` ``MA_KHOA``, ``Coverage.class`` (plan) the card's benefit level.
+``Encounter.priority`` carries the kiosk's priority class: v3 ActPriority ``A`` (as soon as
+possible) or ``R`` (routine), with the class itself as a second coding. ``Patient.meta.tag``
+says how the kiosk learned the identity (:class:`~hospital_adapter.identity.IdentityTrust`).
+
 The Encounter's identifier is the check-in id, so a retried Bundle finds the Encounter
 already there and creates nothing twice. Bundle entry ids are UUIDv5 of the check-in, so
 a retry sends the same bytes. Pure: building and parsing only; the transport is
@@ -11,16 +18,31 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import date
 from typing import Any
 
+from hospital_adapter.codelists import (
+    EXAMINATION,
+    CodeSystem,
+    benefit_level,
+    check_department,
+    name_of,
+)
 from hospital_adapter.errors import HisProtocolError, HisRejectedError
-from hospital_adapter.visit import Visit, VisitKind
+from hospital_adapter.visit import Priority, Visit, VisitKind
 
 ID_SYSTEM = "urn:vn:bca:cccd"
 """Identifier system of the 12-digit ID number [open: no national FHIR profile yet]."""
 BHYT_SYSTEM = "urn:vn:bhxh:bhyt"
 CHECKIN_SYSTEM = "urn:cccd-toolkit:checkin"
 ACT_CODE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+ACT_PRIORITY_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ActPriority"
+COVERAGE_CLASS_SYSTEM = "http://terminology.hl7.org/CodeSystem/coverage-class"
+VISIT_TYPE_SYSTEM = "urn:vn:byt:ma-loai-kcb"
+DEPARTMENT_SYSTEM = "urn:vn:byt:ma-khoa"
+PRIORITY_CLASS_SYSTEM = "urn:cccd-toolkit:priority-class"
+IDENTITY_TRUST_SYSTEM = "urn:cccd-toolkit:identity-trust"
+"""Systems of the Ministry's codes and of the kiosk's classes [open: no national profile]."""
 MAX_RESPONSE_BYTES = 1024 * 1024
 _NAMESPACE = uuid.UUID("6f1c2d3e-4b5a-4c6d-8e7f-0a1b2c3d4e5f")
 
@@ -36,6 +58,17 @@ def _birth_date(visit: Visit) -> str:
     return f"{birth.year:04d}-{birth.month:02d}-{birth.day:02d}"
 
 
+def _priority(priority: Priority) -> dict[str, Any]:
+    if priority is Priority.NONE:
+        return {"coding": [{"system": ACT_PRIORITY_SYSTEM, "code": "R", "display": "routine"}]}
+    return {
+        "coding": [
+            {"system": ACT_PRIORITY_SYSTEM, "code": "A", "display": "ASAP"},
+            {"system": PRIORITY_CLASS_SYSTEM, "code": priority.value},
+        ]
+    }
+
+
 def build_transaction(visit: Visit) -> dict[str, Any]:
     """The transaction Bundle registering ``visit`` (Patient, Coverage if insured, Encounter)."""
     ident = visit.identity
@@ -43,11 +76,13 @@ def build_transaction(visit: Visit) -> dict[str, Any]:
     patient_ref = _urn(visit, "Patient")
     patient: dict[str, Any] = {
         "resourceType": "Patient",
+        "meta": {"tag": [{"system": IDENTITY_TRUST_SYSTEM, "code": ident.trust.value}]},
         "identifier": [{"system": ID_SYSTEM, "value": ident.id_number}],
-        "name": [{"text": ident.full_name, "family": words[0], "given": words[1:]}],
         "gender": "male" if ident.sex.hl7_code == "M" else "female",
         "birthDate": _birth_date(visit),
     }
+    if words:
+        patient["name"] = [{"text": ident.full_name, "family": words[0], "given": words[1:]}]
     if ident.address:
         patient["address"] = [{"text": ident.address, "country": "VN"}]
     entries = [_entry(patient_ref, patient, f"identifier={ID_SYSTEM}|{ident.id_number}")]
@@ -67,16 +102,24 @@ def build_transaction(visit: Visit) -> dict[str, Any]:
         }
         if period:
             coverage["period"] = period
+        level = benefit_level(cov.card_number, visit.service_date)
+        if level is not None:
+            plan = {"coding": [{"system": COVERAGE_CLASS_SYSTEM, "code": "plan"}]}
+            coverage["class"] = [{"type": plan, "value": level.code, "name": level.name}]
         entries.append(
             _entry(_urn(visit, "Coverage"), coverage, f"identifier={BHYT_SYSTEM}|{cov.card_number}")
         )
+    day = visit.service_date
+    department = {"system": DEPARTMENT_SYSTEM, "code": check_department(visit.department, day)}
     encounter = {
         "resourceType": "Encounter",
         "status": "arrived",
         "identifier": [{"system": CHECKIN_SYSTEM, "value": visit.checkin_id}],
         "class": {"system": ACT_CODE_SYSTEM, "code": "AMB"},
+        "type": [{"coding": [_visit_type(day)]}],
+        "priority": _priority(visit.priority),
         "subject": {"reference": patient_ref},
-        "serviceType": {"coding": [{"code": visit.department}]},
+        "serviceType": {"coding": [department]},
         "period": {"start": visit.arrived_at.isoformat()},
     }
     entries.append(
@@ -85,6 +128,12 @@ def build_transaction(visit: Visit) -> dict[str, Any]:
         )
     )
     return {"resourceType": "Bundle", "type": "transaction", "entry": entries}
+
+
+def _visit_type(day: date) -> dict[str, str]:
+    """``MA_LOAI_KCB`` of an examination as a Coding, named as the list in force names it."""
+    name = name_of(CodeSystem.VISIT_TYPE, EXAMINATION, day)
+    return {"system": VISIT_TYPE_SYSTEM, "code": EXAMINATION, **({"display": name} if name else {})}
 
 
 def _entry(full_url: str, resource: dict[str, Any], if_none_exist: str) -> dict[str, Any]:

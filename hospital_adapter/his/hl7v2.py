@@ -1,9 +1,14 @@
 """HL7 v2.5 ADT^A04 (register a patient, chapter 3.3.4) and its acknowledgement (chapter 2).
 
-Message: MSH, EVN, PID, PV1 and IN1 in the insurance group (ADT_A01 structure, chapter
-3.3.1), UTF-8 with MSH-18 ``UNICODE UTF-8`` (docs/domain.md §4.4). MSH-10 is the visit's
-idempotency key. Text is escaped per chapter 2.7.4; the ACK is parsed with python-hl7,
-bounded, and mapped to :class:`AckCode`.
+Message: MSH, EVN, PID, PV1, PV2 for a priority patient and IN1 in the insurance group
+(ADT_A01 structure, chapter 3.3.1), UTF-8 with MSH-18 ``UNICODE UTF-8`` (docs/domain.md
+§4.4). MSH-10 is the visit's idempotency key. The codes come from the Ministry's lists in
+force on the visit's day (:mod:`hospital_adapter.codelists`): PV1-3.1 ``MA_KHOA``, PV1-10
+(hospital service, user table 0069) ``MA_LOAI_KCB``, IN1-15 (plan type, user table 0086)
+the card's benefit level. The kiosk's priority class goes in PV2-25 (visit priority code,
+IS of 2 characters, user table 0217) as :class:`VisitPriority`, how the identity was
+learned in PID-32 (identity reliability code, user table 0445). Text is escaped per chapter
+2.7.4; the ACK is parsed with python-hl7, bounded, and mapped to :class:`AckCode`.
 """
 
 from __future__ import annotations
@@ -14,8 +19,16 @@ from datetime import date, datetime
 
 import hl7
 
+from hospital_adapter.codelists import (
+    EXAMINATION,
+    CodeSystem,
+    benefit_level,
+    check_code,
+    check_department,
+)
 from hospital_adapter.errors import HisProtocolError
-from hospital_adapter.visit import VIETNAM_TIME, Visit, VisitKind
+from hospital_adapter.identity import IdentityTrust
+from hospital_adapter.visit import VIETNAM_TIME, Priority, Visit, VisitKind
 
 SEGMENT_SEPARATOR = "\r"
 ENCODING_CHARACTERS = "^~\\&"
@@ -79,8 +92,8 @@ def _segment(*fields: str) -> str:
 def _xpn(full_name: str) -> str:
     """Vietnamese order is family, middle, given: XPN.1 family, XPN.2 given, XPN.3 middle."""
     words = full_name.split()
-    if len(words) == 1:
-        return escape(words[0])
+    if len(words) <= 1:
+        return escape(full_name.strip())
     return "^".join(escape(part) for part in (words[0], words[-1], " ".join(words[1:-1])))
 
 
@@ -93,6 +106,41 @@ class FinancialClass(enum.StrEnum):
     """Insured visit whose card is "chờ xác minh": to be verified at the counter."""
     SELF_PAY = "DV"
     """Self-pay visit ("khám dịch vụ")."""
+
+
+class VisitPriority(enum.StrEnum):
+    """PV2-25 values for the priority classes of docs/domain.md §4.3: local entries of
+    user-defined table 0217 (whose suggested 1/2/3 are emergency/urgent/elective)."""
+
+    CHILD_UNDER_6 = "TE"
+    """Trẻ em: a child under six."""
+    ELDERLY = "CT"
+    """Cao tuổi: an elderly patient."""
+    DISABILITY = "KT"
+    """Khuyết tật: a person with a severe disability."""
+    PREGNANT = "MT"
+    """Mang thai: a pregnant woman."""
+    MERIT = "CC"
+    """Có công: a person with meritorious service to the revolution."""
+
+
+_VISIT_PRIORITY = {
+    Priority.CHILD_UNDER_6: VisitPriority.CHILD_UNDER_6,
+    Priority.ELDERLY: VisitPriority.ELDERLY,
+    Priority.DISABILITY: VisitPriority.DISABILITY,
+    Priority.PREGNANT: VisitPriority.PREGNANT,
+    Priority.MERIT: VisitPriority.MERIT,
+}
+
+
+IDENTITY_RELIABILITY = {
+    IdentityTrust.CHIP: "CHIP",
+    IdentityTrust.CHIP_UNTRUSTED: "CHIPCSCA",
+    IdentityTrust.QR: "QR",
+    IdentityTrust.TYPED: "NHAP",
+}
+"""PID-32 identity reliability code (user-defined HL7 table 0445, local values): how the
+kiosk learned the identity, so that the HIS knows which ones staff must re-check."""
 
 
 def _financial_class(kind: VisitKind, card: str | None) -> FinancialClass:
@@ -120,21 +168,29 @@ def build_adt_a04(visit: Visit, header: MessageHeader, sent_at: datetime) -> str
         "PID", "1", "", "~".join(identifiers), "", _xpn(ident.full_name), "",
         str(birth.year) if birth.year_only else birth.compact(), ident.sex.hl7_code,
         "", "", f"{escape(ident.address)}^^^^^VNM" if ident.address else "",
+        *[""] * 20, IDENTITY_RELIABILITY[ident.trust],
     )  # fmt: skip
     financial_class = _financial_class(visit.visit_kind, card)
+    day = visit.service_date
+    department = check_department(visit.department, day) if visit.department else ""
     pv1 = _segment(
-        "PV1", "1", "O", f"{escape(visit.department)}^^^{escape(header.receiving_facility)}",
-        *[""] * 15, f"{visit.checkin_id}^^^{escape(header.sending_facility)}^VN",
+        "PV1", "1", "O", f"{escape(department)}^^^{escape(header.receiving_facility)}",
+        *[""] * 6, check_code(CodeSystem.VISIT_TYPE, EXAMINATION, day), *[""] * 8,
+        f"{visit.checkin_id}^^^{escape(header.sending_facility)}^VN",
         financial_class, *[""] * 23, _dtm(visit.arrived_at),
     )  # fmt: skip
     segments = [msh, evn, pid, pv1]
+    priority = _VISIT_PRIORITY.get(visit.priority)
+    if priority is not None:
+        segments.append(_segment("PV2", *[""] * 24, priority))
     if visit.visit_kind is VisitKind.INSURED and card:
         cov = visit.coverage
+        level = benefit_level(card, day)
         in1 = _segment(
             "IN1", "1", "BHYT", f"{BHYT_AUTHORITY}^^^{BHYT_AUTHORITY}",
             "Bảo hiểm xã hội Việt Nam", *[""] * 7,
             _dt(cov.valid_from if cov else None), _dt(cov.valid_to if cov else None),
-            *[""] * 22, escape(card),
+            "", "" if level is None else level.code, *[""] * 20, escape(card),
         )  # fmt: skip
         segments.append(in1)
     return SEGMENT_SEPARATOR.join(segments) + SEGMENT_SEPARATOR

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import ssl
 from collections.abc import Callable
 from datetime import datetime
 
@@ -59,7 +60,8 @@ class MllpRegistrar:
     """Registers visits as ADT^A04 over MLLP, one connection per message.
 
     AA: registered. AE (the message is wrong): :class:`HisRejectedError`, not retryable.
-    AR (the receiver cannot take it now): :class:`HisRejectedError`, retryable.
+    AR (the receiver cannot take it now): :class:`HisRejectedError`, retryable. With
+    ``tls`` (a client context) the connection is TLS, the server verified as ``host``.
     """
 
     def __init__(
@@ -70,11 +72,24 @@ class MllpRegistrar:
         *,
         timeout_s: float = 5.0,
         clock: Callable[[], datetime] = utc_now,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self._address = (host, port)
         self._header = header
         self._timeout = timeout_s
         self._clock = clock
+        self._tls = tls
+
+    def _connect(self, budget: Deadline) -> socket.socket:
+        """A connection to the HIS, TLS if configured (the handshake within ``budget``)."""
+        sock = socket.create_connection(self._address, timeout=budget.remaining())
+        if self._tls is None:
+            return sock
+        try:
+            return self._tls.wrap_socket(sock, server_hostname=self._address[0])
+        except BaseException:
+            sock.close()
+            raise
 
     def register(self, visit: Visit, deadline: Deadline) -> None:
         message = build_adt_a04(visit, self._header, self._clock())
@@ -82,7 +97,7 @@ class MllpRegistrar:
         if budget.expired:
             raise HisUnavailableError("deadline passed before sending to the HIS")
         try:
-            with socket.create_connection(self._address, timeout=budget.remaining()) as sock:
+            with self._connect(budget) as sock:
                 sock.settimeout(budget.remaining() or 0.001)
                 sock.sendall(frame(message))
                 raw = read_frame(sock, deadline=budget)

@@ -7,8 +7,10 @@ from hospital_adapter.store.db import (
     CheckInSummary,
     OutboxMessage,
     OutboxStatus,
+    Queue,
     Store,
     StoredCheckIn,
+    XmlReport,
 )
 
 __all__ = [
@@ -16,6 +18,8 @@ __all__ = [
     "CheckInSummary",
     "OutboxMessage",
     "OutboxStatus",
+    "Queue",
     "Store",
     "StoredCheckIn",
+    "XmlReport",
 ]

@@ -1,7 +1,7 @@
 """Keys of the store: AES-GCM for personal fields, keyed HMAC for pseudonyms and the
 audit chain (docs/domain.md §4.6: keep a keyed hash, never the ID number, in logs).
 
-Four keys are derived from one 32-byte master key with HKDF-SHA256 (RFC 5869), so a
+Five keys are derived from one 32-byte master key with HKDF-SHA256 (RFC 5869), so a
 leaked pseudonym key does not decrypt anything.
 """
 
@@ -36,6 +36,9 @@ class StoreCrypto:
         self._pseudonym_key = _derive(master_key, b"pseudonym/hmac-sha256")
         self._chain_key = _derive(master_key, b"audit-chain/hmac-sha256")
         self._checkpoint_key = _derive(master_key, b"audit-checkpoint/hmac-sha256")
+        self._key_check = hmac.new(
+            _derive(master_key, b"key-check/hmac-sha256"), b"cccd-hospital store", hashlib.sha256
+        ).hexdigest()
 
     def seal(self, plaintext: bytes, context: bytes) -> bytes:
         """``version || nonce || AES-256-GCM(plaintext)``, bound to ``context`` (the row)."""
@@ -50,6 +53,12 @@ class StoreCrypto:
             return self._aead.decrypt(blob[1 : 1 + _NONCE_BYTES], blob[1 + _NONCE_BYTES :], context)
         except InvalidTag:
             raise StoreError("sealed field fails authentication (wrong key or altered)") from None
+
+    @property
+    def key_check(self) -> str:
+        """A value only this master key gives (HMAC of a constant): tells a wrong key from
+        tampering."""
+        return self._key_check
 
     def pseudonym(self, id_number: str) -> str:
         """HMAC-SHA256 of the ID number, hex: links one person's entries, reveals nothing."""

@@ -11,6 +11,11 @@ Delivery is at-least-once with an idempotency key: a worker *claims* due message
 pushing their ``next_attempt_at`` forward by a lease, sends them, then marks them delivered;
 a worker that dies leaves the lease to expire. Receivers deduplicate on the key (HL7
 MSH-10, FHIR identifier), which makes the effect exactly once.
+
+The file and its ``-wal`` and ``-shm`` are the owner's only (mode 0600; SQLite gives the
+journal files the database's mode), deleted content is overwritten (``secure_delete``),
+and a key check row tells a wrong master key apart from tampering. Every SQLite failure
+is a :class:`StoreError`; raised by a write, nothing of that write was recorded.
 """
 
 from __future__ import annotations
@@ -18,18 +23,20 @@ from __future__ import annotations
 import enum
 import json
 import logging
+import os
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Collection, Iterable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from sqlite_utils import Database
 
-from hospital_adapter.errors import StoreError
+from hospital_adapter.errors import InvalidInputError, StoreError, StoreKeyError
+from hospital_adapter.gateway.submission import Xml0Receipt
 from hospital_adapter.gateway.wire import CoverageCard
 from hospital_adapter.identity import PatientIdentity
 from hospital_adapter.store.audit import (
@@ -56,6 +63,24 @@ class OutboxStatus(enum.StrEnum):
     PENDING = "pending"
     DELIVERED = "delivered"
     REJECTED = "rejected"
+
+
+class Queue(enum.StrEnum):
+    """The store's outboxes, each a table of the same shape: registrations for the HIS, and
+    XML0 reports for the BHXH gateway (docs/domain.md §3.7), one per check-in whose BHYT card
+    the gateway confirmed, queued in the check-in's transaction."""
+
+    HIS = "outbox"
+    XML0 = "xml0_outbox"
+
+
+@dataclass(frozen=True)
+class XmlReport:
+    """The state of a check-in's XML0 report: ``receipt`` once the gateway accepted it."""
+
+    status: OutboxStatus
+    receipt: Xml0Receipt | None
+    last_error: str
 
 
 @dataclass(frozen=True)
@@ -105,7 +130,6 @@ _SCHEMA = {
             "ticket": int,
             "arrived_at": str,
             "visit_kind": str,
-            "priority": str,
             "insurance_status": str,
             "insurance_code": str,
             "subject": str,
@@ -141,7 +165,33 @@ _SCHEMA = {
 }
 
 
+_SCHEMA[Queue.XML0] = (
+    {**_SCHEMA[Queue.HIS][0], "receipt": str, "received_at": str},
+    "key",
+)
+_NULLABLE = frozenset({"delivered_at", "last_error", "receipt", "received_at"})
 _CHECKPOINT = "audit_checkpoint"
+_KEY_CHECK = "store_key"
+PRIVATE = 0o600
+"""Mode of the store's files: the owner reads and writes, nobody else."""
+
+
+def _make_private(path: Path) -> None:
+    """Create the store file with mode 0600, or take group and others off an existing
+    one we own and its ``-wal`` and ``-shm`` (a store made before this rule)."""
+    with suppress(FileExistsError):
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, PRIVATE))
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        with suppress(FileNotFoundError):
+            info = os.stat(file)
+            if info.st_mode & 0o077 and info.st_uid == os.geteuid():
+                os.chmod(file, info.st_mode & 0o700)
+                log.warning("store file %s was open to group or others: now the owner's", file)
+
+
+def _context(queue: Queue, checkin_id: str) -> bytes:
+    """What a queued payload is sealed to: its table and check-in."""
+    return f"{queue}/{checkin_id}".encode()
 
 
 class Store:
@@ -151,19 +201,26 @@ class Store:
     """
 
     def __init__(self, path: str | Path, master_key: bytes) -> None:
+        """Open (or create) the store; :class:`StoreKeyError` if ``master_key`` is not the
+        key it was created with, :class:`StoreError` if it cannot be opened."""
         self._crypto = StoreCrypto(master_key)
         self._lock = threading.RLock()
         try:
+            _make_private(Path(path))
             conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, check_same_thread=False)
-            self._db = Database(conn)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"cannot open the store {path}: {exc}") from None
+        self._db = Database(conn)
+        try:
             self._db.enable_wal()
             self._db.execute("PRAGMA synchronous=NORMAL")
-            with self._transaction():
+            self._db.execute("PRAGMA secure_delete=ON")
+            with self._transaction(f"cannot open the store {path}"):
                 for name, (columns, pk) in _SCHEMA.items():
                     self._db.table(name).create(
                         columns,
                         pk=pk,
-                        not_null=set(columns) - {"delivered_at", "last_error"},
+                        not_null=set(columns) - _NULLABLE,
                         if_not_exists=True,
                     )
                 self._db.execute(
@@ -176,33 +233,94 @@ class Store:
                     "CREATE INDEX IF NOT EXISTS checkins_subject"
                     " ON checkins(subject, service_date, department)"
                 )
+                self._db.execute("CREATE INDEX IF NOT EXISTS audit_action ON audit(action, seq)")
+                if "priority" in self._db.table("checkins").columns_dict:
+                    # Stores before the priority class was sealed: it is in `personal` too.
+                    self._db.execute("ALTER TABLE checkins DROP COLUMN priority")
+                self._check_key()
                 self._create_checkpoint()
+        except StoreError:
+            conn.close()
+            raise
         except sqlite3.Error as exc:
+            conn.close()
             raise StoreError(f"cannot open the store {path}: {exc}") from None
 
     def close(self) -> None:
         self._db.close()
 
     @contextmanager
-    def _transaction(self) -> Iterator[None]:
+    def _transaction(self, failure: str = "not recorded") -> Iterator[None]:
         """``BEGIN IMMEDIATE`` ... ``COMMIT``: takes the write lock up front so that
-        concurrent processes queue on the busy timeout instead of failing on upgrade."""
+        concurrent processes queue on the busy timeout instead of failing on upgrade.
+
+        Any SQLite error (busy, read-only, disk full, at any statement or the commit)
+        rolls back and becomes :class:`StoreError` ("``failure``: ..."): nothing recorded.
+        """
         with self._lock:
             conn = self._db.conn
             try:
                 conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as exc:
-                raise StoreError(f"store busy or unavailable: {exc}") from None
-            try:
-                yield
-            except BaseException:
-                conn.rollback()
-                raise
-            try:
+                try:
+                    yield
+                except BaseException:
+                    conn.rollback()
+                    raise
                 conn.commit()
             except sqlite3.Error as exc:
-                conn.rollback()
-                raise StoreError(f"commit failed: {exc}") from None
+                with suppress(sqlite3.Error):
+                    conn.rollback()
+                raise StoreError(f"{failure}: {exc}") from None
+
+    @contextmanager
+    def _reading(self) -> Iterator[None]:
+        """Under the lock; an SQLite error becomes :class:`StoreError`."""
+        with self._lock:
+            try:
+                yield
+            except sqlite3.Error as exc:
+                raise StoreError(f"store not readable: {exc}") from None
+
+    def _check_key(self) -> None:
+        """Compare the master key with the one the store was made with (its key check
+        row). A store made before key checks adopts the key if its checkpoint or first
+        audit entry authenticates under it; else the key is wrong."""
+        if not self._db.table(_KEY_CHECK).exists():
+            self._adopt_key()
+            return
+        row = self._db.execute(f"SELECT mac FROM {_KEY_CHECK} WHERE id = 1").fetchone()
+        if row is None or row[0] != self._crypto.key_check:
+            raise StoreKeyError(
+                "wrong store key: this store was created with another"
+                " CCCD_HOSPITAL_KEY / [store] key_file"
+            )
+
+    def _adopt_key(self) -> None:
+        first = self._db.execute(
+            "SELECT seq, at, action, subject, detail, prev_hash, hash FROM audit ORDER BY seq"
+            " LIMIT 1"
+        ).fetchone()
+        if first is not None:
+            entry = AuditEntry(*first)
+            chain = entry.hash == link(
+                self._crypto.chain_mac, entry.prev_hash, entry.seq, entry.at, entry.action,
+                entry.subject, entry.detail,
+            )  # fmt: skip
+            stored = self._read_checkpoint() if self._db.table(_CHECKPOINT).exists() else None
+            checkpoint = stored is not None and checkpoint_valid(
+                self._crypto.checkpoint_mac, stored[0], stored[1]
+            )
+            if not (chain or checkpoint):
+                raise StoreKeyError(
+                    "wrong store key: neither the audit log nor its checkpoint authenticates"
+                    " under this CCCD_HOSPITAL_KEY / [store] key_file"
+                )
+        self._db.execute(
+            f"CREATE TABLE {_KEY_CHECK} (id INTEGER PRIMARY KEY CHECK (id = 1), mac TEXT NOT NULL)"
+        )
+        self._db.execute(
+            f"INSERT INTO {_KEY_CHECK} (id, mac) VALUES (1, ?)", (self._crypto.key_check,)
+        )
 
     def _create_checkpoint(self) -> None:
         """Create the audit checkpoint (one row) with its table. A store made before
@@ -307,35 +425,34 @@ class Store:
         now = now or utc_now()
         service_date = now.astimezone(VIETNAM_TIME).date()
         subject = self._crypto.pseudonym(request.identity.id_number)
-        try:
-            with self._transaction():
-                earlier = self._latest_within(
-                    subject, request.department, service_date, now, repeat_window
+        with self._transaction("check-in not recorded"):
+            earlier = self._latest_within(
+                subject, request.department, service_date, now, repeat_window
+            )
+            if earlier is None:
+                stored = StoredCheckIn(
+                    self._insert_check_in(
+                        request,
+                        insurance_status,
+                        insurance_code,
+                        coverage,
+                        now,
+                        service_date,
+                        subject,
+                        hold_for,
+                    ),
+                    repeated=False,
+                    registration=OutboxStatus.PENDING,
                 )
-                if earlier is None:
-                    stored = StoredCheckIn(
-                        self._insert_check_in(
-                            request,
-                            insurance_status,
-                            insurance_code,
-                            coverage,
-                            now,
-                            service_date,
-                            subject,
-                            hold_for,
-                        ),
-                        repeated=False,
-                        registration=OutboxStatus.PENDING,
-                    )
-                else:
-                    stored = earlier
-                action = "repeat" if stored.repeated else "checkin"
-                detail = f"department={request.department} ticket={stored.visit.ticket}"
-                if not stored.repeated:
-                    detail += f" insurance={insurance_status.value}"
-                self._audit(now, action, subject, detail)
-        except sqlite3.Error as exc:
-            raise StoreError(f"check-in not recorded: {exc}") from None
+            else:
+                stored = earlier
+            action = "repeat" if stored.repeated else "checkin"
+            detail = f"department={request.department} ticket={stored.visit.ticket}"
+            if not stored.repeated:
+                detail += (
+                    f" insurance={insurance_status.value} identity={request.identity.trust.value}"
+                )
+            self._audit(now, action, subject, detail)
         log.info(
             "%s: department %s ticket %d",
             "repeat check-in, the earlier one returned" if stored.repeated else "check-in recorded",
@@ -412,7 +529,6 @@ class Store:
                 "ticket": ticket,
                 "arrived_at": now.isoformat(),
                 "visit_kind": request.visit_kind.value,
-                "priority": request.priority.value,
                 "insurance_status": insurance_status.value,
                 "insurance_code": insurance_code,
                 "subject": subject,
@@ -431,32 +547,51 @@ class Store:
                 "delivered_at": None,
             }
         )
+        if coverage is not None and insurance_status is InsuranceStatus.VERIFIED:
+            self._db.table(Queue.XML0).insert(
+                {
+                    "key": checkin_id,
+                    "checkin_id": checkin_id,
+                    "payload": self._crypto.seal(payload, _context(Queue.XML0, checkin_id)),
+                    "status": OutboxStatus.PENDING,
+                    "attempts": 0,
+                    "next_attempt_at": now.timestamp(),
+                    "last_error": None,
+                    "delivered_at": None,
+                    "receipt": None,
+                    "received_at": None,
+                }
+            )
         return visit
 
-    def claim_due(self, now: datetime, lease: timedelta, limit: int = 50) -> list[OutboxMessage]:
-        """Pending messages due by ``now``, leased to the caller for ``lease``."""
-        with self._transaction():
+    def claim_due(
+        self, now: datetime, lease: timedelta, limit: int = 50, queue: Queue = Queue.HIS
+    ) -> list[OutboxMessage]:
+        """Pending messages of ``queue`` due by ``now``, leased to the caller for ``lease``."""
+        with self._transaction("outbox not claimed"):
             rows = self._db.execute(
-                "SELECT key, checkin_id, payload, attempts FROM outbox"
+                f"SELECT key, checkin_id, payload, attempts FROM {queue}"
                 " WHERE status = ? AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?",
                 (OutboxStatus.PENDING, now.timestamp(), limit),
             ).fetchall()
             self._db.conn.executemany(
-                "UPDATE outbox SET next_attempt_at = ? WHERE key = ?",
+                f"UPDATE {queue} SET next_attempt_at = ? WHERE key = ?",
                 [((now + lease).timestamp(), row[0]) for row in rows],
             )
         return [
-            OutboxMessage(key, self._open_visit(payload, b"outbox/" + cid.encode()), attempts)
+            OutboxMessage(key, self._open_visit(payload, _context(queue, cid)), attempts)
             for key, cid, payload, attempts in rows
         ]
 
-    def release(self, keys: Iterable[str], now: datetime | None = None) -> None:
+    def release(
+        self, keys: Iterable[str], now: datetime | None = None, queue: Queue = Queue.HIS
+    ) -> None:
         """Hand claimed but unsent messages back, due at ``now`` instead of at the end of
         their lease (a worker that stops mid-pass)."""
         due = (now or utc_now()).timestamp()
-        with self._transaction():
+        with self._transaction("outbox not released"):
             self._db.conn.executemany(
-                "UPDATE outbox SET next_attempt_at = ? WHERE key = ? AND status = ?",
+                f"UPDATE {queue} SET next_attempt_at = ? WHERE key = ? AND status = ?",
                 [(due, key, OutboxStatus.PENDING) for key in keys],
             )
 
@@ -466,19 +601,41 @@ class Store:
         except (ValueError, KeyError, TypeError) as exc:
             raise StoreError(f"stored visit cannot be read: {exc}") from None
 
-    def mark_delivered(self, key: str, now: datetime | None = None) -> None:
+    def mark_delivered(
+        self,
+        key: str,
+        now: datetime | None = None,
+        queue: Queue = Queue.HIS,
+        receipt: Xml0Receipt | None = None,
+    ) -> None:
+        """Record a delivery and the receiver's ``receipt``, if it gave one (the gateway
+        does for XML0; the HIS gives none)."""
         now = now or utc_now()
-        with self._transaction():
-            subject = self._subject_of(key)
+        with self._transaction("delivery not recorded"):
+            subject = self._subject_of(key, queue)
             self._db.execute(
-                "UPDATE outbox SET status = ?, attempts = attempts + 1, delivered_at = ?,"
+                f"UPDATE {queue} SET status = ?, attempts = attempts + 1, delivered_at = ?,"
                 " last_error = NULL WHERE key = ?",
                 (OutboxStatus.DELIVERED, now.isoformat(), key),
             )
-            self._audit(now, "delivered", subject, f"message={key}")
+            detail = f"message={key}"
+            if receipt is not None:
+                self._db.execute(
+                    f"UPDATE {queue} SET receipt = ?, received_at = ? WHERE key = ?",
+                    (receipt.transaction_id, receipt.received_at.isoformat(), key),
+                )
+                detail += f" receipt={receipt.transaction_id}"
+            self._audit(
+                now, "delivered" if queue is Queue.HIS else f"{queue}.delivered", subject, detail
+            )
 
     def mark_failed(
-        self, key: str, error: str, retry_at: datetime | None, now: datetime | None = None
+        self,
+        key: str,
+        error: str,
+        retry_at: datetime | None,
+        now: datetime | None = None,
+        queue: Queue = Queue.HIS,
     ) -> None:
         """Record a failed attempt: retry at ``retry_at``, or reject for good if ``None``.
 
@@ -486,19 +643,37 @@ class Store:
         """
         now = now or utc_now()
         status = OutboxStatus.PENDING if retry_at is not None else OutboxStatus.REJECTED
-        with self._transaction():
-            subject = self._subject_of(key)
+        with self._transaction("failed attempt not recorded"):
+            subject = self._subject_of(key, queue)
             self._db.execute(
-                "UPDATE outbox SET status = ?, attempts = attempts + 1, last_error = ?,"
+                f"UPDATE {queue} SET status = ?, attempts = attempts + 1, last_error = ?,"
                 " next_attempt_at = ? WHERE key = ?",
                 (status, error[:500], (retry_at or now).timestamp(), key),
             )
             if status == OutboxStatus.REJECTED:
-                self._audit(now, "rejected", subject, f"message={key} error={error[:200]}")
+                action = "rejected" if queue is Queue.HIS else f"{queue}.rejected"
+                self._audit(now, action, subject, f"message={key} error={error[:200]}")
 
-    def _subject_of(self, key: str) -> str:
+    def xml0_report(self, checkin_id: str) -> XmlReport | None:
+        """The XML0 report of a check-in, ``None`` when none was queued (no confirmed card)."""
+        with self._reading():
+            row = self._db.execute(
+                f"SELECT status, receipt, received_at, last_error FROM {Queue.XML0}"
+                " WHERE checkin_id = ?",
+                (checkin_id,),
+            ).fetchone()
+        if row is None:
+            return None
+        status, receipt, received_at, error = row
+        done = (
+            None if receipt is None else Xml0Receipt(receipt, datetime.fromisoformat(received_at))
+        )
+        return XmlReport(OutboxStatus(status), done, error or "")
+
+    def _subject_of(self, key: str, queue: Queue = Queue.HIS) -> str:
         row = self._db.execute(
-            "SELECT c.subject FROM outbox o JOIN checkins c ON c.id = o.checkin_id WHERE o.key = ?",
+            f"SELECT c.subject FROM {queue} o JOIN checkins c ON c.id = o.checkin_id"
+            " WHERE o.key = ?",
             (key,),
         ).fetchone()
         if row is None:
@@ -508,7 +683,7 @@ class Store:
     def retry_rejected(self, now: datetime | None = None) -> int:
         """Put rejected messages back in the queue (after the HIS or the data was fixed)."""
         now = now or utc_now()
-        with self._transaction():
+        with self._transaction("rejected messages not re-queued"):
             count = self._db.execute(
                 "UPDATE outbox SET status = ?, next_attempt_at = ? WHERE status = ?",
                 (OutboxStatus.PENDING, now.timestamp(), OutboxStatus.REJECTED),
@@ -517,16 +692,17 @@ class Store:
                 self._audit(now, "retry", "", f"messages={count}")
         return count
 
-    def outbox_counts(self) -> dict[str, int]:
-        """Number of messages per status (``pending``, ``delivered``, ``rejected``)."""
-        with self._lock:
-            rows = self._db.execute("SELECT status, count(*) FROM outbox GROUP BY status")
+    def outbox_counts(self, queue: Queue = Queue.HIS) -> dict[str, int]:
+        """Number of messages of ``queue`` per status (``pending``, ``delivered``,
+        ``rejected``)."""
+        with self._reading():
+            rows = self._db.execute(f"SELECT status, count(*) FROM {queue} GROUP BY status")
             counts = {status.value: 0 for status in OutboxStatus}
             counts.update({status: n for status, n in rows})
         return counts
 
     def registration_status(self, checkin_id: str) -> str:
-        with self._lock:
+        with self._reading():
             row = self._db.execute(
                 "SELECT status FROM outbox WHERE checkin_id = ?", (checkin_id,)
             ).fetchone()
@@ -539,7 +715,7 @@ class Store:
         where, params = (
             ("WHERE c.service_date = ?", [service_date.isoformat()]) if service_date else ("", [])
         )
-        with self._lock:
+        with self._reading():
             rows = self._db.execute(
                 "SELECT c.id, c.service_date, c.department, c.ticket, c.arrived_at, c.visit_kind,"
                 " c.insurance_status, c.insurance_code, o.status FROM checkins c"
@@ -564,7 +740,7 @@ class Store:
 
     def visit(self, checkin_id: str) -> Visit:
         """The full visit, personal data decrypted (for the counter and XML0)."""
-        with self._lock:
+        with self._reading():
             row = self._db.execute(
                 "SELECT personal FROM checkins WHERE id = ?", (checkin_id,)
             ).fetchone()
@@ -576,7 +752,7 @@ class Store:
         return self._crypto.pseudonym(identity.id_number)
 
     def audit_entries(self) -> Iterator[AuditEntry]:
-        with self._lock:
+        with self._reading():
             rows = self._db.execute(
                 "SELECT seq, at, action, subject, detail, prev_hash, hash FROM audit ORDER BY seq"
             ).fetchall()
@@ -585,7 +761,7 @@ class Store:
     def verify_audit(self) -> int:
         """Check the audit chain and that it ends at the checkpoint (no newest entries
         deleted); return its length or raise :class:`AuditChainError`."""
-        with self._lock:
+        with self._reading():
             conn = self._db.conn
             conn.execute("BEGIN")  # one snapshot of the entries and the checkpoint
             try:
@@ -600,22 +776,49 @@ class Store:
 
     def purge(self, retention_days: int, now: datetime | None = None) -> int:
         """Delete check-ins older than ``retention_days`` whose registration is settled
-        (delivered or rejected); undelivered ones are kept. Returns the number deleted."""
+        (delivered or rejected); undelivered ones are kept. Returns the number deleted.
+
+        A negative retention (a cut-off after today, which would also drop today's ticket
+        counters) is refused with :class:`InvalidInputError`.
+        """
+        if retention_days < 0:
+            raise InvalidInputError("retention_days", f"must be 0 or more, not {retention_days}")
         now = now or utc_now()
         cutoff = (now.astimezone(VIETNAM_TIME).date() - timedelta(days=retention_days)).isoformat()
-        with self._transaction():
+        with self._transaction("nothing purged"):
             ids = [
                 row[0]
                 for row in self._db.execute(
                     "SELECT c.id FROM checkins c JOIN outbox o ON o.checkin_id = c.id"
-                    " WHERE c.service_date < ? AND o.status != ?",
-                    (cutoff, OutboxStatus.PENDING),
+                    " WHERE c.service_date < ? AND o.status != ?"
+                    f" AND NOT EXISTS (SELECT 1 FROM {Queue.XML0} x"
+                    "  WHERE x.checkin_id = c.id AND x.status = ?)",
+                    (cutoff, OutboxStatus.PENDING, OutboxStatus.PENDING),
                 )
             ]
-            self._db.conn.executemany(
-                "DELETE FROM outbox WHERE checkin_id = ?", [(i,) for i in ids]
-            )
+            for queue in Queue:
+                self._db.conn.executemany(
+                    f"DELETE FROM {queue} WHERE checkin_id = ?", [(i,) for i in ids]
+                )
             self._db.conn.executemany("DELETE FROM checkins WHERE id = ?", [(i,) for i in ids])
             self._db.execute("DELETE FROM tickets WHERE service_date < ?", (cutoff,))
             self._audit(now, "purge", "", f"before={cutoff} checkins={len(ids)}")
         return len(ids)
+
+    def record_event(self, action: str, detail: str = "", now: datetime | None = None) -> None:
+        """Append an audit entry about the installation itself (no subject): ``detail``
+        must hold no personal data and no secret."""
+        with self._transaction(f"{action} not recorded"):
+            self._audit(now or utc_now(), action, "", detail)
+
+    def events_since(self, actions: Collection[str], reset_by: str) -> list[datetime]:
+        """When the ``actions`` entries after the newest ``reset_by`` entry were made,
+        oldest first (the audit log as state that survives restarts)."""
+        marks = ", ".join("?" * len(actions))
+        with self._reading():
+            rows = self._db.execute(
+                f"SELECT at FROM audit WHERE action IN ({marks}) AND seq >"
+                " coalesce((SELECT max(seq) FROM audit WHERE action = ?), 0) ORDER BY seq",
+                (*actions, reset_by),
+            ).fetchall()
+        return [datetime.fromisoformat(row[0]) for row in rows]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, datetime, timedelta
 
 from simulators.persona import Persona, make_persona
 
@@ -155,9 +155,28 @@ def find_persona_seed(
     raise LookupError(f"no persona seed in [{start}, {start + limit}) gets {scenario}")
 
 
+_DIAGNOSES = ("Viêm họng cấp", "Tăng huyết áp vô căn", "Viêm dạ dày", "Đau lưng")
+
+
+@dataclass(frozen=True)
+class PastVisitRecord:
+    """One entry of the person's visit history (``dsLichSuKCB2025``)."""
+
+    record_id: str
+    facility: str
+    admitted_at: datetime
+    discharged_at: datetime
+    diagnosis: str
+
+
 @dataclass(frozen=True)
 class InsuranceRecord:
-    """One insured person's BHYT record."""
+    """One insured person's BHYT record.
+
+    ``code17`` is the record's 17-character ``maThe``: the gateway accepts such codes
+    (docs/domain.md §3.1) but their layout is [open], so the simulator makes its own (the
+    card number and a two-digit sequence) only to answer lookups by one.
+    """
 
     person: Person
     scenario: Scenario
@@ -170,6 +189,11 @@ class InsuranceRecord:
     new_card_number: str = ""
     new_valid_from: date | None = None
     new_valid_to: date | None = None
+    history: tuple[PastVisitRecord, ...] = ()
+
+    @property
+    def code17(self) -> str:
+        return f"{self.card_number}01"
 
 
 def generate_people(count: int, seed: int = 2024) -> list[Person]:
@@ -198,16 +222,21 @@ def _record(person: Person, scenario: Scenario, today: date) -> InsuranceRecord:
     level = 2 if scenario.group in ("QN", "CA") else 4
     expired = scenario.outcome in ("003", "010")
     valid_to = date(today.year - 1, 12, 31) if expired else date(today.year, 12, 31)
+    address = (
+        person.address
+        or f"Số {rng.randint(1, 300)} {rng.choice(_STREETS)}, Phường {rng.randint(1, 20)}"
+    )
+    facility = f"{province}{rng.randint(1, 99):03d}"
     record = InsuranceRecord(
         person=person,
         scenario=scenario,
         card_number=f"{scenario.group}{level}{province}{bhxh}",
         bhxh_number=bhxh,
-        address=person.address
-        or f"Số {rng.randint(1, 300)} {rng.choice(_STREETS)}, Phường {rng.randint(1, 20)}",
-        facility=f"{province}{rng.randint(1, 99):03d}",
+        address=address,
+        facility=facility,
         valid_from=date(valid_to.year, 1, 1),
         valid_to=valid_to,
+        history=_history(rng, facility, today),
     )
     if scenario.outcome in ("003", "004"):
         return replace(
@@ -219,8 +248,27 @@ def _record(person: Person, scenario: Scenario, today: date) -> InsuranceRecord:
     return record
 
 
+def _history(rng: random.Random, facility: str, today: date) -> tuple[PastVisitRecord, ...]:
+    """0 to 3 outpatient visits in the year before ``today``, oldest first."""
+    visits = []
+    for number in range(rng.randint(0, 3)):
+        day = today - timedelta(days=rng.randint(10, 360))
+        admitted = datetime(day.year, day.month, day.day, rng.randint(7, 15), rng.choice((0, 30)))
+        visits.append(
+            PastVisitRecord(
+                record_id=f"{facility}{day:%Y}{number + 1:05d}",
+                facility=facility,
+                admitted_at=admitted,
+                discharged_at=admitted + timedelta(hours=rng.randint(1, 4)),
+                diagnosis=rng.choice(_DIAGNOSES),
+            )
+        )
+    return tuple(sorted(visits, key=lambda visit: visit.admitted_at))
+
+
 class Dataset:
-    """The records the simulated gateway knows, indexed by ID, card and BHXH number."""
+    """The records the simulated gateway knows, indexed by ID, card, BHXH number and
+    17-character code."""
 
     def __init__(self, records: Iterable[InsuranceRecord]) -> None:
         self.records = tuple(records)
@@ -228,6 +276,7 @@ class Dataset:
         self._by_card = {r.card_number: r for r in self.records}
         self._by_card.update({r.new_card_number: r for r in self.records if r.new_card_number})
         self._by_bhxh = {r.bhxh_number: r for r in self.records}
+        self._by_code17 = {r.code17: r for r in self.records}
 
     @classmethod
     def from_people(
@@ -271,6 +320,9 @@ class Dataset:
 
     def by_card(self, card_number: str) -> InsuranceRecord | None:
         return self._by_card.get(card_number)
+
+    def by_code17(self, code: str) -> InsuranceRecord | None:
+        return self._by_code17.get(code)
 
     def for_seed(self, seed: int) -> InsuranceRecord:
         """The record of persona ``seed`` (a data set made by :meth:`for_personas`)."""

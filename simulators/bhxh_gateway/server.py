@@ -1,15 +1,20 @@
 """A simulated BHXH gateway: a real HTTP server on 127.0.0.1 (docs/domain.md §3).
 
-Same endpoints, fields and result codes as the real one, with configurable latency,
-scripted faults (101/100/500 answers, HTTP 500, 401 token expiry, hangs, connection
-resets), an outage switch and a rate limit. It validates requests on its own terms, so
-tests check the client against an independent model rather than a mirror of it.
+Same endpoints, fields and result codes as the real one (token, card check, visit history
+``Lskcb2025``, XML0 check-in reports), with configurable latency, scripted faults
+(101/100/500 answers, HTTP 500, 401 token expiry, 401 inside HTTP 200, hangs, connection
+resets, hostile answers), an outage switch and a rate limit. It validates requests on its
+own terms and refuses what production refuses (a lower-case password hash, a JSON body
+for ``Lskcb2025``), so tests check the client against an independent model rather than a
+mirror of it.
 """
 
 from __future__ import annotations
 
 import collections
 import enum
+import functools
+import gzip
 import hashlib
 import json
 import secrets
@@ -22,19 +27,25 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from simulators.bhxh_gateway import checkin
 from simulators.bhxh_gateway.dataset import Dataset, InsuranceRecord
 from simulators.server_thread import ServerThread
 
 TOKEN_PATH = "/api/token/take"
 LOOKUP_PATH = "/api/egw/KQNhanLichSuKCB2024"
+HISTORY_PATH = "/api/egw/Lskcb2025"
+SUBMIT_PATH = "/api/qd130/checkInKcbQd3176"
 CONTROL_PATH = "/_sim/control"
+FORM = "application/x-www-form-urlencoded"
 MAX_BODY = 64 * 1024
 """How often the serving thread looks for a stop request (``stop()`` waits that long)."""
 DEFAULT_ACCOUNTS = {"kiosk": "kiosk-password"}
+VIETNAM = timezone(timedelta(hours=7))
+"""Receipt times are hospital time (``thoiGianTiepNhan``, docs/domain.md §3.7)."""
 """The simulator's own test account; real credentials never live in the repository."""
 
 _NOTES = {
@@ -87,6 +98,28 @@ class Fault(enum.Enum):
     """Forget every token first, so the request is refused with 401."""
     GARBAGE = "garbage"
     """HTTP 200 with a body that is not JSON."""
+    AUTH_IN_200 = "401in200"
+    """Forget every token first, and refuse the request with ``maKetQua`` 401 in HTTP 200."""
+    BIG_NUMBER = "bignum"
+    """HTTP 200 whose ``maKetQua`` is a 5,000-digit number."""
+    GZIP_BOMB = "gzipbomb"
+    """HTTP 200, ``Content-Encoding: gzip``: about 100 KB that inflate to 100 MiB."""
+    LOST_ANSWER = "lost"
+    """Handle the request, then reset the connection: the answer is lost."""
+
+
+GZIP_BOMB_BYTES = 100 * 1024 * 1024
+
+
+@functools.cache
+def gzip_bomb() -> bytes:
+    """:data:`GZIP_BOMB_BYTES` zero bytes, gzip-compressed (made once, about 100 KB)."""
+    return gzip.compress(bytes(GZIP_BOMB_BYTES), compresslevel=9)
+
+
+def password_hash(password: str) -> str:
+    """What the gateway expects for a password: MD5 in upper-case hex (docs/domain.md §3.3)."""
+    return hashlib.md5(password.encode(), usedforsecurity=False).hexdigest().upper()
 
 
 @dataclass
@@ -103,6 +136,8 @@ class Stats:
     token_takes: int = 0
     lookups: int = 0
     faults_served: int = 0
+    histories: int = 0
+    submissions: int = 0
     lookup_bodies: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -120,8 +155,19 @@ def _ddmmyyyy(d: date | None) -> str | None:
 
 
 CONTROL_KEYS = frozenset(
-    {"inject", "count", "latency", "hang_s", "down", "rate_limit", "expire_tokens", "clear_faults"}
+    {
+        "inject",
+        "count",
+        "latency",
+        "hang_s",
+        "down",
+        "rate_limit",
+        "expire_tokens",
+        "clear_faults",
+        "token_expires_in",
+    }
 )
+MAX_EXPIRES_IN_LENGTH = 64
 MAX_FAULT_COUNT = 10_000
 
 
@@ -138,6 +184,8 @@ class ControlCommand:
     rate_limit: tuple[int, float] | None = None
     expire_tokens: bool = False
     clear_faults: bool = False
+    set_token_expires_in: bool = False
+    token_expires_in: str | None = None
 
 
 def _number(command: dict[str, Any], key: str) -> float | None:
@@ -162,7 +210,9 @@ def parse_control(command: object) -> ControlCommand:
     ``{"inject": fault, "count": n}`` serves a :class:`Fault` (its value) to the next ``n``
     lookups (default 1); ``"latency"``/``"hang_s"`` seconds; ``"down"`` true/false (every
     connection reset); ``"rate_limit"`` ``[calls, window_s]`` or ``null`` for none;
-    ``"expire_tokens"``: forget every token; ``"clear_faults"``: drop pending faults.
+    ``"expire_tokens"``: forget every token; ``"clear_faults"``: drop pending faults;
+    ``"token_expires_in"``: a string sent verbatim as ``expires_in`` of new tokens, or
+    ``null`` for the real expiry.
     """
     if not isinstance(command, dict):
         raise ValueError("the command must be a JSON object")
@@ -193,6 +243,11 @@ def parse_control(command: object) -> ControlCommand:
         ):
             raise ValueError("rate_limit must be [calls >= 1, window seconds > 0] or null")
         rate_limit = (rate_limit[0], float(rate_limit[1]))
+    expires_in = command.get("token_expires_in")
+    if expires_in is not None and not (
+        isinstance(expires_in, str) and len(expires_in) <= MAX_EXPIRES_IN_LENGTH
+    ):
+        raise ValueError(f"token_expires_in must be a string of at most {MAX_EXPIRES_IN_LENGTH}")
     return ControlCommand(
         inject=inject,
         count=count,
@@ -203,6 +258,8 @@ def parse_control(command: object) -> ControlCommand:
         rate_limit=rate_limit,
         expire_tokens=bool(_flag(command, "expire_tokens")),
         clear_faults=bool(_flag(command, "clear_faults")),
+        set_token_expires_in="token_expires_in" in command,
+        token_expires_in=expires_in,
     )
 
 
@@ -222,9 +279,13 @@ class GatewaySimulator:
         self.hang_s = 5.0
         self.down = False
         self.rate_limit: tuple[int, float] | None = None
+        self.token_expires_in: str | None = None
         self.stats = Stats()
         self._lock = threading.Lock()
         self._tokens: dict[str, _Token] = {}
+        self.facility_certificates: dict[str, bytes] = {}
+        self.reports: dict[tuple[str, str], tuple[checkin.Report, dict[str, str]]] = {}
+        """Accepted XML0 records by (``maCSKCB``, ``MA_LK``): receipt and fields."""
         self._faults: collections.deque[Fault] = collections.deque()
         self._recent: collections.deque[float] = collections.deque()
 
@@ -259,6 +320,8 @@ class GatewaySimulator:
             self.rate_limit = change.rate_limit
         if change.expire_tokens:
             self.expire_tokens()
+        if change.set_token_expires_in:
+            self.token_expires_in = change.token_expires_in
 
     def control_state(self) -> dict[str, Any]:
         """What ``GET`` :data:`CONTROL_PATH` answers: settings, pending faults, counters."""
@@ -270,10 +333,14 @@ class GatewaySimulator:
                 "rate_limit": None if self.rate_limit is None else list(self.rate_limit),
                 "faults_pending": [fault.value for fault in self._faults],
                 "tokens": len(self._tokens),
+                "token_expires_in": self.token_expires_in,
                 "stats": {
                     "token_takes": self.stats.token_takes,
                     "lookups": self.stats.lookups,
                     "faults_served": self.stats.faults_served,
+                    "histories": self.stats.histories,
+                    "submissions": self.stats.submissions,
+                    "reports": len(self.reports),
                 },
             }
 
@@ -303,14 +370,16 @@ class GatewaySimulator:
         with self._lock:
             self.stats.token_takes += 1
             password = self.accounts.get(form.get("username", ""))
-            expected = None if password is None else hashlib.md5(password.encode()).hexdigest()
+            expected = None if password is None else password_hash(password)
             if expected is None or form.get("password") != expected:
                 return 401, {"maKetQua": "401", "ghiChu": _NOTES["401"]}
             access, id_token = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
             expires = datetime.now(UTC) + self.token_lifetime
             self._tokens[access] = _Token(id_token, form["username"], expires)
         # The real gateway writes seven fractional digits (docs/domain.md §3).
-        expires_in = f"{expires:%Y-%m-%dT%H:%M:%S}.{expires.microsecond:06d}0Z"
+        expires_in = self.token_expires_in or (
+            f"{expires:%Y-%m-%dT%H:%M:%S}.{expires.microsecond:06d}0Z"
+        )
         api_key = {
             "access_token": access,
             "id_token": id_token,
@@ -320,26 +389,108 @@ class GatewaySimulator:
         }
         return 200, {"maKetQua": "200", "APIKey": api_key}
 
-    def _token_ok(self, params: dict[str, str]) -> bool:
+    def token_ok(self, access: str, id_token: str, username: str, password: str) -> bool:
+        """Whether a token, its id, the account and its password hash go together."""
         with self._lock:
-            token = self._tokens.get(params.get("token", ""))
-            password = self.accounts.get(params.get("username", ""), "")
+            token = self._tokens.get(access)
+            known = self.accounts.get(username)
             return (
                 token is not None
+                and known is not None
                 and token.expires_at > datetime.now(UTC)
-                and token.id_token == params.get("id_token")
-                and token.username == params.get("username")
-                and hashlib.md5(password.encode()).hexdigest() == params.get("password")
+                and token.id_token == id_token
+                and token.username == username
+                and password_hash(known) == password
             )
 
-    def lookup(self, params: dict[str, str], body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    def _query_token_ok(self, params: dict[str, str]) -> bool:
+        return self.token_ok(
+            params.get("token", ""),
+            params.get("id_token", ""),
+            params.get("username", ""),
+            params.get("password", ""),
+        )
+
+    def lookup(
+        self, params: dict[str, str], body: dict[str, Any], *, refuse_in_200: bool = False
+    ) -> tuple[int, dict[str, Any]]:
         with self._lock:
             self.stats.lookups += 1
             self.stats.lookup_bodies.append(body)
-        if not self._token_ok(params):
-            return 401, {"maKetQua": "401", "ghiChu": _NOTES["401"]}
+        if not self._query_token_ok(params):
+            return (200 if refuse_in_200 else 401), {"maKetQua": "401", "ghiChu": _NOTES["401"]}
         code, record = self._match(body)
         return 200, _answer(code, record)
+
+    def history(self, params: dict[str, str], form: dict[str, Any]) -> dict[str, Any]:
+        """``Lskcb2025``: a refused token is ``maKetQua`` 401 inside HTTP 200."""
+        with self._lock:
+            self.stats.histories += 1
+        if not self._query_token_ok(params):
+            return {"maKetQua": "401", "ghiChu": _NOTES["401"], "dsLichSuKCB2025": None}
+        code, record = self._match(form)
+        if record is None:
+            return {"maKetQua": code, "ghiChu": _NOTES.get(code, ""), "dsLichSuKCB2025": None}
+        visits = [
+            {
+                "maHoSo": visit.record_id,
+                "maCSKCB": visit.facility,
+                "ngayVao": f"{visit.admitted_at:%Y%m%d%H%M}",
+                "ngayRa": f"{visit.discharged_at:%Y%m%d%H%M}",
+                "tenBenh": visit.diagnosis,
+                "tinhTrang": "1",
+                "kqDieuTri": "1",
+                "lyDoVV": "1",
+            }
+            for visit in record.history
+        ]
+        return {"maKetQua": "000", "ghiChu": None, "dsLichSuKCB2025": visits or None}
+
+    def register_facility(self, facility: str, certificate_pem: bytes) -> None:
+        """Register a facility's signing certificate (done on BHXH's portal in reality)."""
+        with self._lock:
+            self.facility_certificates[facility] = certificate_pem
+
+    def submit(self, headers: dict[str, str], form: dict[str, str]) -> dict[str, Any]:
+        """``checkInKcbQd3176`` (:mod:`simulators.bhxh_gateway.checkin`): the answer's four
+        fields, a refused token included (401 inside HTTP 200)."""
+        with self._lock:
+            self.stats.submissions += 1
+        now = datetime.now(VIETNAM)
+        try:
+            facility, records = self._accept(headers, form)
+        except checkin.RefusedError as refused:
+            return _receipt_answer(refused.code, None, now, refused.message)
+        with self._lock:
+            for record in records:
+                key = (facility, record["MA_LK"])
+                if key not in self.reports:
+                    self.reports[key] = (checkin.new_receipt(now), record)
+            report = self.reports[(facility, records[0]["MA_LK"])][0]
+        return _receipt_answer(checkin.ACCEPTED, report, report.received_at, "Thành công")
+
+    def _accept(
+        self, headers: dict[str, str], form: dict[str, str]
+    ) -> tuple[str, list[dict[str, str]]]:
+        if not self.token_ok(
+            headers.get("accesstoken", ""),
+            headers.get("tokenid", ""),
+            form.get("username", ""),
+            headers.get("passwordhash", ""),
+        ):
+            raise checkin.RefusedError(checkin.UNAUTHORIZED, _NOTES["401"])
+        xml = checkin.decode_file(form)
+        facility = form["maCSKCB"]
+        certificate = self.facility_certificates.get(facility)
+        if certificate is None:
+            raise checkin.RefusedError(
+                checkin.NOT_SIGNED_BY_FACILITY, "Cơ sở chưa đăng ký chứng thư số"
+            )
+        checkin.verify_signature(xml, certificate)
+        records = checkin.read_records(xml)
+        for record in records:
+            checkin.check_record(record, facility)
+        return facility, records
 
     def _match(self, body: dict[str, Any]) -> tuple[str, InsuranceRecord | None]:
         fields = {k: body.get(k) for k in ("maThe", "hoTen", "ngaySinh", "hoTenCb", "cccdCb")}
@@ -369,6 +520,8 @@ class GatewaySimulator:
             return self.dataset.by_id(card), "050"
         if card.isdigit() and len(card) == 10:
             return self.dataset.by_bhxh(card), "050"
+        if len(card) == 17 and card.isalnum():
+            return self.dataset.by_code17(card), "050"
         if len(card) != 15 or not card[:2].isalpha() or not card[2:].isdigit():
             return None, "051"
         record = self.dataset.by_card(card)
@@ -382,6 +535,17 @@ class GatewaySimulator:
         if card[2] != record.card_number[2]:
             return None, "053"
         return None, "051"
+
+
+def _receipt_answer(
+    code: str, report: checkin.Report | None, at: datetime, message: str
+) -> dict[str, Any]:
+    return {
+        "maKetQua": code,
+        "maGiaoDich": None if report is None else report.transaction_id,
+        "thoiGianTiepNhan": f"{at:%Y%m%d%H%M%S}",
+        "thongDiep": message,
+    }
 
 
 def _answer(code: str, record: InsuranceRecord | None) -> dict[str, Any]:
@@ -444,6 +608,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(*sim.take_token(form))
         elif url.path == LOOKUP_PATH:
             self._lookup(sim, url.query, raw)
+        elif url.path == HISTORY_PATH:
+            self._history(sim, url.query, raw)
+        elif url.path == SUBMIT_PATH:
+            self._submit(sim, raw)
         else:
             self._send(404, {"maKetQua": "404"})
 
@@ -463,7 +631,13 @@ class _Handler(BaseHTTPRequestHandler):
         elif fault in (Fault.CODE_100, Fault.CODE_101, Fault.CODE_500):
             self._send(200, {"maKetQua": fault.value, "ghiChu": _NOTES[fault.value]})
             return
-        elif fault is Fault.TOKEN_EXPIRED:
+        elif fault is Fault.BIG_NUMBER:
+            self._send_raw(200, b'{"maKetQua": ' + b"9" * 5000 + b"}", "application/json")
+            return
+        elif fault is Fault.GZIP_BOMB:
+            self._send_raw(200, gzip_bomb(), "application/json", encoding="gzip")
+            return
+        elif fault in (Fault.TOKEN_EXPIRED, Fault.AUTH_IN_200):
             sim.expire_tokens()
         try:
             body = json.loads(raw)
@@ -472,7 +646,48 @@ class _Handler(BaseHTTPRequestHandler):
         if not isinstance(body, dict):
             self._send(200, {"maKetQua": "205", "ghiChu": _NOTES["205"]})
             return
-        self._send(*sim.lookup(dict(urllib.parse.parse_qsl(query)), body))
+        params = dict(urllib.parse.parse_qsl(query))
+        answer = sim.lookup(params, body, refuse_in_200=fault is Fault.AUTH_IN_200)
+        if fault is Fault.LOST_ANSWER:
+            self._reset()
+            return
+        self._send(*answer)
+
+    def _history(self, sim: GatewaySimulator, query: str, raw: bytes) -> None:
+        """``Lskcb2025`` takes a form body only: JSON is refused (docs/domain.md §3.4)."""
+        if sim.down:
+            self._reset()
+            return
+        content_type = self.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if content_type != FORM:
+            self._send(200, {"maKetQua": "205", "ghiChu": _NOTES["205"], "dsLichSuKCB2025": None})
+            return
+        form = dict(urllib.parse.parse_qsl(raw.decode("utf-8", "replace")))
+        self._send(200, sim.history(dict(urllib.parse.parse_qsl(query)), form))
+
+    def _submit(self, sim: GatewaySimulator, raw: bytes) -> None:
+        """``checkInKcbQd3176``: a form body, the credentials in headers; faults as lookups."""
+        fault = sim.next_fault()
+        if fault is Fault.RESET:
+            self._reset()
+            return
+        if fault is Fault.HANG:
+            time.sleep(sim.hang_s)
+        elif fault is Fault.HTTP_500:
+            self._send_raw(500, b"<html>Internal Server Error</html>", "text/html")
+            return
+        elif fault is Fault.CODE_500:
+            self._send(200, _receipt_answer("500", None, datetime.now(VIETNAM), _NOTES["500"]))
+            return
+        elif fault in (Fault.TOKEN_EXPIRED, Fault.AUTH_IN_200):
+            sim.expire_tokens()
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        form = dict(urllib.parse.parse_qsl(raw.decode("ascii", "replace")))
+        answer = sim.submit(headers, form)
+        if fault is Fault.LOST_ANSWER:
+            self._reset()
+            return
+        self._send(200, answer)
 
     def do_GET(self) -> None:
         if urllib.parse.urlsplit(self.path).path == CONTROL_PATH:
@@ -494,9 +709,11 @@ class _Handler(BaseHTTPRequestHandler):
     def _send(self, status: int, payload: dict[str, Any]) -> None:
         self._send_raw(status, json.dumps(payload, ensure_ascii=False).encode(), "application/json")
 
-    def _send_raw(self, status: int, body: bytes, content_type: str) -> None:
+    def _send_raw(self, status: int, body: bytes, content_type: str, *, encoding: str = "") -> None:
         self.send_response(status)
         self.send_header("Content-Type", f"{content_type}; charset=utf-8")
+        if encoding:
+            self.send_header("Content-Encoding", encoding)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)

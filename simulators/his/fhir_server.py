@@ -2,16 +2,23 @@
 
 Honours conditional creates (``ifNoneExist`` = ``identifier=system|value``): an existing
 match answers ``200 OK`` and creates nothing. Checks references inside the Bundle resolve,
-and answers 422 with an OperationOutcome for what it cannot accept.
+and answers 422 with an OperationOutcome for what it cannot accept. Optionally over TLS,
+and asking for a bearer token (:class:`FhirAuth`): a fixed one, or tokens it issues at
+``/token`` to an OAuth2 client (client credentials grant, RFC 6749 §4.4).
 """
 
 from __future__ import annotations
 
+import base64
+import dataclasses
 import json
+import secrets
+import ssl
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs, unquote_plus
 
 from simulators.his.state import HisFault, HisState, Registration
 from simulators.server_thread import ServerThread
@@ -22,6 +29,60 @@ MAX_BODY = 1024 * 1024
 
 class _Unprocessable(Exception):  # noqa: N818 - an HTTP status name
     pass
+
+
+@dataclasses.dataclass
+class FhirAuth:
+    """What the server asks of its clients: ``token`` (a fixed bearer token), or tokens
+    issued at ``/token`` to ``client_id``/``client_secret`` (HTTP Basic, RFC 6749 §2.3.1),
+    each valid ``expires_in`` seconds. ``issued`` counts grants, ``refused`` the 401s."""
+
+    token: str = ""
+    client_id: str = ""
+    client_secret: str = ""
+    expires_in: int = 3600
+    issued: int = 0
+    refused: int = 0
+    _valid: dict[str, float] = dataclasses.field(default_factory=dict)
+    _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
+
+    def accepts(self, authorization: str) -> bool:
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            return False
+        with self._lock:
+            if self.token and secrets.compare_digest(token, self.token):
+                return True
+            return self._valid.get(token, 0.0) > time.monotonic()
+
+    def grant(self, authorization: str, form: dict[str, list[str]]) -> tuple[int, dict[str, Any]]:
+        """The token endpoint's answer to a client credentials request."""
+        scheme, _, encoded = authorization.partition(" ")
+        try:
+            user, _, password = base64.b64decode(encoded).decode().partition(":")
+        except ValueError:
+            user = password = ""
+        if scheme.lower() != "basic" or (unquote_plus(user), unquote_plus(password)) != (
+            self.client_id,
+            self.client_secret,
+        ):
+            return 401, {"error": "invalid_client"}
+        if form.get("grant_type") != ["client_credentials"]:
+            return 400, {"error": "unsupported_grant_type"}
+        token = secrets.token_urlsafe(24)
+        with self._lock:
+            self._valid[token] = time.monotonic() + self.expires_in
+            self.issued += 1
+        return 200, {"access_token": token, "token_type": "Bearer", "expires_in": self.expires_in}
+
+    def refuse(self) -> None:
+        with self._lock:
+            self.refused += 1
+
+    def revoke_all(self) -> None:
+        """Forget every issued token (the next call with one gets 401)."""
+        with self._lock:
+            self._valid.clear()
 
 
 def _identifier(resource: dict[str, Any]) -> tuple[str, str]:
@@ -119,6 +180,28 @@ def _registration(encounter: dict[str, Any], full_urls: dict[Any, Any], key: str
         department=str(encounter.get("serviceType", {}).get("coding", [{}])[0].get("code", "")),
         insured=coverage is not None,
         card_number="" if coverage is None else _identifier(coverage)[1],
+        priority=_priority_class(encounter),
+        identity=next(
+            (
+                str(tag.get("code", ""))
+                for tag in patient.get("meta", {}).get("tag", [])
+                if isinstance(tag, dict) and tag.get("system") == "urn:cccd-toolkit:identity-trust"
+            ),
+            "",
+        ),
+    )
+
+
+def _priority_class(encounter: dict[str, Any]) -> str:
+    """The kiosk's class in ``Encounter.priority`` (its second coding), empty if routine."""
+    codings = encounter.get("priority", {}).get("coding", [])
+    return next(
+        (
+            str(c.get("code", ""))
+            for c in codings
+            if isinstance(c, dict) and c.get("system") == "urn:cccd-toolkit:priority-class"
+        ),
+        "",
     )
 
 
@@ -131,12 +214,21 @@ class _Handler(BaseHTTPRequestHandler):
         """Silent: bundles carry personal data."""
 
     def do_POST(self) -> None:
-        state = self.server.state
+        state, auth = self.server.state, self.server.auth
         length = int(self.headers.get("Content-Length") or 0)
         if length > MAX_BODY:
             self._send(413, _outcome("too large"))
             return
         raw = self.rfile.read(length)
+        authorization = self.headers.get("Authorization", "")
+        if self.path == "/token" and auth is not None:
+            status, answer = auth.grant(authorization, parse_qs(raw.decode("ascii", "replace")))
+            self._send(status, answer, "application/json")
+            return
+        if auth is not None and not auth.accepts(authorization):
+            auth.refuse()
+            self._send(401, _outcome("bearer token required"))
+            return
         fault = state.next_fault()
         if fault is HisFault.CLOSE:
             self.close_connection = True
@@ -162,10 +254,12 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(state.hang_s)
         self._send(200, answer)
 
-    def _send(self, status: int, payload: dict[str, Any]) -> None:
+    def _send(
+        self, status: int, payload: dict[str, Any], content_type: str = "application/fhir+json"
+    ) -> None:
         body = json.dumps(payload, ensure_ascii=False).encode()
         self.send_response(status)
-        self.send_header("Content-Type", "application/fhir+json; charset=utf-8")
+        self.send_header("Content-Type", f"{content_type}; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -181,26 +275,51 @@ def _outcome(text: str) -> dict[str, Any]:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], state: HisState) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        state: HisState,
+        tls: ssl.SSLContext | None,
+        auth: FhirAuth | None,
+    ) -> None:
         self.state = state
         self.store = FhirStore()
+        self.auth = auth
         super().__init__(address, _Handler)
+        if tls is not None:  # the handshake happens in the handler's thread, at first read
+            self.socket = tls.wrap_socket(
+                self.socket, server_side=True, do_handshake_on_connect=False
+            )
 
     def handle_error(self, request: object, client_address: object) -> None:
         """Silent: clients hanging up are part of the simulation."""
 
 
 class FhirEndpoint(ServerThread):
-    """The FHIR side of the simulated HIS, serving on a background thread."""
+    """The FHIR side of the simulated HIS, serving on a background thread (HTTPS with a
+    ``tls`` server context; asking for tokens with ``auth``)."""
 
-    def __init__(self, state: HisState, host: str = "127.0.0.1", port: int = 0) -> None:
-        self._fhir = _Server((host, port), state)
+    def __init__(
+        self,
+        state: HisState,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        tls: ssl.SSLContext | None = None,
+        auth: FhirAuth | None = None,
+    ) -> None:
+        self._fhir = _Server((host, port), state, tls, auth)
+        self._scheme = "http" if tls is None else "https"
         super().__init__(self._fhir, "his-fhir-sim")
 
     @property
     def url(self) -> str:
         host, port = self.address
-        return f"http://{host}:{port}/fhir"
+        return f"{self._scheme}://{host}:{port}/fhir"
+
+    @property
+    def token_url(self) -> str:
+        host, port = self.address
+        return f"{self._scheme}://{host}:{port}/token"
 
     @property
     def store(self) -> FhirStore:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import socket
 import socketserver
+import ssl
 import time
 from datetime import datetime
 
@@ -17,6 +18,8 @@ from simulators.server_thread import ServerThread
 
 VT, FS, CR = b"\x0b", b"\x1c", b"\r"
 MAX_FRAME = 1024 * 1024
+TYPED_IDENTITY = "NHAP"
+"""PID-32 of an ID number typed at the kiosk: no name yet, the counter completes it."""
 """How often the serving thread looks for a stop request (``stop()`` waits that long)."""
 _UNESCAPE = {"\\F\\": "|", "\\S\\": "^", "\\T\\": "&", "\\R\\": "~", "\\E\\": "\\"}
 
@@ -65,7 +68,7 @@ def _registration(msg: _Message) -> Registration:
         raise _InvalidMessageError("PID^1^3", "exactly one 12-digit national ID (NNVNM) required")
     cards = [_unescape(c[0]) for c in ids if len(c) >= 5 and c[4] == "HC"]
     name = msg.field("PID", 5).split("^")
-    if not name[0]:
+    if not name[0] and msg.field("PID", 32) != TYPED_IDENTITY:
         raise _InvalidMessageError("PID^1^5", "family name missing")
     if msg.field("PID", 8) not in ("M", "F"):
         raise _InvalidMessageError("PID^1^8", "sex must be M or F")
@@ -90,6 +93,8 @@ def _registration(msg: _Message) -> Registration:
         department=department,
         insured=insured,
         card_number=card,
+        priority=msg.field("PV2", 25),
+        identity=msg.field("PID", 32),
     )
 
 
@@ -109,6 +114,19 @@ class _Handler(socketserver.BaseRequestHandler):
 
     def handle(self) -> None:
         sock: socket.socket = self.request
+        if self.server.tls is None:
+            self._serve(sock)
+            return
+        sock.settimeout(5.0)
+        try:
+            secure = self.server.tls.wrap_socket(sock, server_side=True)
+        except OSError:  # a client that does not speak TLS, or distrusts us
+            return
+        with secure:
+            secure.settimeout(None)
+            self._serve(secure)
+
+    def _serve(self, sock: socket.socket) -> None:
         buffer = b""
         while True:
             while FS + CR not in buffer:
@@ -151,8 +169,11 @@ class _Server(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], state: HisState) -> None:
+    def __init__(
+        self, address: tuple[str, int], state: HisState, tls: ssl.SSLContext | None
+    ) -> None:
         self.state = state
+        self.tls = tls
         super().__init__(address, _Handler)
 
     def handle_error(self, request: object, client_address: object) -> None:
@@ -160,7 +181,14 @@ class _Server(socketserver.ThreadingTCPServer):
 
 
 class MllpListener(ServerThread):
-    """The MLLP side of the simulated HIS, serving on a background thread."""
+    """The MLLP side of the simulated HIS, serving on a background thread; with ``tls``
+    (a server context, ``simulators.tls``) every connection is TLS first."""
 
-    def __init__(self, state: HisState, host: str = "127.0.0.1", port: int = 0) -> None:
-        super().__init__(_Server((host, port), state), "his-mllp-sim")
+    def __init__(
+        self,
+        state: HisState,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
+        super().__init__(_Server((host, port), state, tls), "his-mllp-sim")

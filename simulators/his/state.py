@@ -37,6 +37,12 @@ class Registration:
     department: str
     insured: bool
     card_number: str
+    priority: str = ""
+    """The priority class as the HIS read it: PV2-25 (HL7), or the class coding of
+    ``Encounter.priority`` (FHIR); empty for a routine visit."""
+    identity: str = ""
+    """How the kiosk learned the identity, as the HIS read it: PID-32 (HL7), or the
+    ``Patient.meta.tag`` of the identity-trust system (FHIR)."""
 
 
 class HisState:

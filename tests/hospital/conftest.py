@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -22,6 +23,7 @@ from simulators.bhxh_gateway import (
     serve,
 )
 
+from .facility_pki import SOFTHSM_MODULE, FacilityPki, make_facility, make_token
 from .helpers import KEY
 
 STAFF_NAME = "Trần Thị Bình"
@@ -75,3 +77,27 @@ def query_for(record: InsuranceRecord, *, by: str = "id") -> LookupQuery:
     person = record.person
     key = {"id": person.id_number, "card": record.card_number, "bhxh": record.bhxh_number}[by]
     return LookupQuery(key, person.full_name, BirthDate.of(person.date_of_birth))
+
+
+@pytest.fixture(scope="session")
+def facility(tmp_path_factory: pytest.TempPathFactory) -> FacilityPki:
+    """The facility's signing key and self-signed certificate (PEM and PKCS#12)."""
+    return make_facility(tmp_path_factory.mktemp("facility"))
+
+
+@pytest.fixture(scope="session")
+def softhsm_token(tmp_path_factory: pytest.TempPathFactory, facility: FacilityPki) -> Iterator[str]:
+    """A SoftHSM2 token holding the facility's key and certificate; yields the PKCS#11
+    module. ``SOFTHSM2_CONF`` points at it for the whole session: the library reads it once
+    per process (and subprocesses inherit it)."""
+    directory = tmp_path_factory.mktemp("softhsm")
+    previous = os.environ.get("SOFTHSM2_CONF")
+    os.environ["SOFTHSM2_CONF"] = str(directory / "softhsm2.conf")
+    try:
+        make_token(directory, facility)
+        yield SOFTHSM_MODULE
+    finally:
+        if previous is None:
+            del os.environ["SOFTHSM2_CONF"]
+        else:
+            os.environ["SOFTHSM2_CONF"] = previous

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 
 from hospital_adapter.gateway import CoverageCard
-from hospital_adapter.identity import BirthDate, PatientIdentity, Sex
+from hospital_adapter.identity import BirthDate, IdentityTrust, PatientIdentity, Sex
 from hospital_adapter.visit import InsuranceStatus, Priority, Visit, VisitKind, VisitRequest
 from simulators.bhxh_gateway import InsuranceRecord, Person
 
@@ -45,13 +45,14 @@ def sample_visit(*, insured: bool = True, coverage: bool = True) -> Visit:
             date_of_birth=BirthDate(1985, 3, 7),
             sex=Sex.FEMALE,
             address="12 Lê Lợi | Q1 & P^2",
+            trust=IdentityTrust.CHIP,
         ),
         department="K01",
         ticket=7,
         service_date=date(2025, 3, 10),
         arrived_at=datetime(2025, 3, 10, 1, 2, 3, tzinfo=UTC),
         visit_kind=VisitKind.INSURED if insured else VisitKind.SELF_PAY,
-        priority=Priority.AGED_80_PLUS,
+        priority=Priority.ELDERLY,
         insurance_status=InsuranceStatus.VERIFIED,
         insurance_code="000",
         coverage=CoverageCard("HC4797912345678", date(2025, 1, 1), date(2025, 12, 31), "79024")

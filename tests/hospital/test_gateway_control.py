@@ -19,6 +19,7 @@ from hospital_adapter.errors import (
 )
 from hospital_adapter.gateway import Decision, GatewayClient
 from simulators.bhxh_gateway import CONTROL_PATH, Dataset, Fault, RunningGateway, control
+from simulators.bhxh_gateway.server import gzip_bomb
 
 from .conftest import ClientFactory, query_for
 
@@ -29,7 +30,15 @@ INITIAL_STATE = {
     "rate_limit": None,
     "faults_pending": [],
     "tokens": 0,
-    "stats": {"token_takes": 0, "lookups": 0, "faults_served": 0},
+    "token_expires_in": None,
+    "stats": {
+        "token_takes": 0,
+        "lookups": 0,
+        "faults_served": 0,
+        "histories": 0,
+        "submissions": 0,
+        "reports": 0,
+    },
 }
 
 
@@ -39,7 +48,7 @@ def test_state_starts_clean_and_counts_calls(
     assert control(gateway.url) == INITIAL_STATE
     make_client().lookup(query_for(dataset.with_outcome("000")))
     state = control(gateway.url)
-    assert state["stats"] == {"token_takes": 1, "lookups": 1, "faults_served": 0}
+    assert state["stats"] == {**INITIAL_STATE["stats"], "token_takes": 1, "lookups": 1}
     assert state["tokens"] == 1
 
 
@@ -99,7 +108,12 @@ FAULT_EFFECTS: dict[Fault, tuple[int, Callable[[GatewayClient, Any], None]]] = {
     # Refused, new token, refused again: the client gives up (a configuration problem).
     Fault.TOKEN_EXPIRED: (1, _raises(GatewayAuthError, "freshly taken token")),
     Fault.GARBAGE: (2, _raises(GatewayProtocolError, "not UTF-8 JSON")),
+    Fault.AUTH_IN_200: (1, _raises(GatewayAuthError, "freshly taken token")),
+    Fault.BIG_NUMBER: (2, _raises(GatewayProtocolError, "not UTF-8 JSON")),
+    Fault.GZIP_BOMB: (2, _raises(GatewayProtocolError, "more than 65536 bytes")),
+    Fault.LOST_ANSWER: (2, _raises(GatewayUnavailableError, "cannot reach")),
 }
+_RETAKES_TOKEN = (Fault.TOKEN_EXPIRED, Fault.AUTH_IN_200)
 
 
 @pytest.mark.parametrize("fault", list(Fault), ids=lambda f: f.value)
@@ -109,6 +123,7 @@ def test_each_fault_is_served_count_times(
     client = make_client(attempts=1, cache_ttl_s=0, timeout_s=0.2, breaker_threshold=100)
     query = query_for(dataset.with_outcome("000"))
     client.lookup(query)  # token taken before the faults
+    gzip_bomb()  # compressed once, before the short timeout runs
     state = control(gateway.url, {"inject": fault.value, "count": 2, "hang_s": 0.5})
     assert (state["faults_pending"], state["hang_s"]) == ([fault.value] * 2, 0.5)
     lookups, check = FAULT_EFFECTS[fault]
@@ -117,7 +132,7 @@ def test_each_fault_is_served_count_times(
     assert client.lookup(query).raw_code == "000"  # then back to normal
     state = control(gateway.url)
     assert (state["faults_pending"], state["stats"]["faults_served"]) == ([], 2)
-    assert state["stats"]["token_takes"] == (3 if fault is Fault.TOKEN_EXPIRED else 1)
+    assert state["stats"]["token_takes"] == (3 if fault in _RETAKES_TOKEN else 1)
 
 
 def test_one_expired_token_is_retaken_transparently(

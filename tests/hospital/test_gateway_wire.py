@@ -4,14 +4,26 @@ from __future__ import annotations
 
 import json
 import random
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from hospital_adapter.errors import CircuitOpenError, GatewayProtocolError, InvalidInputError
+from hospital_adapter.errors import (
+    CircuitOpenError,
+    GatewayProtocolError,
+    InvalidInputError,
+    Xml0RejectedError,
+)
 from hospital_adapter.gateway import Decision, LookupQuery, ResultCode, decide
 from hospital_adapter.gateway.resilience import BreakerState, CircuitBreaker, RetryPolicy, TtlCache
+from hospital_adapter.gateway.submission import (
+    Xml0Receipt,
+    parse_submission_response,
+    submission_form,
+    submission_headers,
+)
 from hospital_adapter.gateway.wire import (
+    GatewayToken,
     lookup_body,
     parse_lookup_response,
     parse_token_response,
@@ -19,6 +31,7 @@ from hospital_adapter.gateway.wire import (
     token_form,
 )
 from hospital_adapter.identity import BirthDate
+from hospital_adapter.visit import VIETNAM_TIME
 
 EXPECTED_DECISIONS = {
     "000": Decision.INSURED,
@@ -60,11 +73,12 @@ def test_every_result_code_has_its_decision() -> None:
     assert decide("999") is Decision.GO_TO_COUNTER
 
 
-def test_password_is_md5_hex_and_body_carries_staff_identity() -> None:
-    assert password_md5("abc") == "900150983cd24fb0d6963f7d28e17f72"
+def test_password_is_upper_case_md5_hex_and_body_carries_staff_identity() -> None:
+    # RFC 1321 A.5: MD5("abc"); the gateway wants it in upper case (docs/domain.md §3.3).
+    assert password_md5("abc") == "900150983CD24FB0D6963F7D28E17F72"
     assert token_form("u", "abc") == {
         "username": "u",
-        "password": "900150983cd24fb0d6963f7d28e17f72",
+        "password": "900150983CD24FB0D6963F7D28E17F72",
     }
     query = LookupQuery(" hc4797912345678 ", " Nguyễn  Thị Hoa ", BirthDate(1950))
     assert lookup_body(query, "Cán Bộ", "079190000001") == {
@@ -76,11 +90,34 @@ def test_password_is_md5_hex_and_body_carries_staff_identity() -> None:
     }
 
 
-def test_lookup_query_rejects_what_is_not_an_id_card_or_bhxh_number() -> None:
-    for bad in ("12345", "097203001234", "XX9797912345678"):
-        with pytest.raises(InvalidInputError):
-            LookupQuery(bad, "A", BirthDate(1950))
-    assert LookupQuery("7912345678", "A", BirthDate(1950)).card_or_id == "7912345678"
+@pytest.mark.parametrize(
+    ("given", "sent"),
+    [
+        ("7912345678", "7912345678"),  # 10: BHXH number
+        ("079185001234", "079185001234"),  # 12: ID number
+        (" hc4797912345678", "HC4797912345678"),  # 15: BHYT card
+        ("hc479791234567801", "HC479791234567801"),  # 17 characters
+    ],
+)
+def test_lookup_query_takes_codes_of_10_12_15_and_17_characters(given: str, sent: str) -> None:
+    assert LookupQuery(given, "A", BirthDate(1950)).card_or_id == sent
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "12345",
+        "79123456789",
+        "07918500123",
+        "XX9797912345678",
+        "HC47979123456780",
+        "HC4797912345678-1",
+    ],
+)
+def test_lookup_query_rejects_other_codes(bad: str) -> None:
+    with pytest.raises(InvalidInputError) as info:
+        LookupQuery(bad, "A", BirthDate(1950))
+    assert info.value.field in ("maThe", "ID number", "BHYT number")
 
 
 def test_token_answer_with_seven_fractional_digits() -> None:
@@ -100,6 +137,29 @@ def test_token_answer_with_seven_fractional_digits() -> None:
     assert parse_token_response(b'{"maKetQua": "401"}') == ("401", None)
     with pytest.raises(GatewayProtocolError, match="APIKey"):
         parse_token_response(b'{"maKetQua": "200"}')
+
+
+@pytest.mark.parametrize(
+    ("expires_in", "expected"),
+    [
+        ("2025-09-05T14:31:44+07:00", datetime(2025, 9, 5, 7, 31, 44, tzinfo=UTC)),
+        ("0001-01-01T00:00:00+00:00", datetime(1, 1, 1, tzinfo=UTC)),
+    ],
+)
+def test_token_expiry_is_kept_in_utc(expires_in: str, expected: datetime) -> None:
+    body = {"maKetQua": "200", "APIKey": {"access_token": "a", "expires_in": expires_in}}
+    _, token = parse_token_response(json.dumps(body).encode())
+    assert token is not None and token.expires_at == expected
+    assert token.expires_at.utcoffset() == timedelta(0)
+
+
+def test_token_expiry_outside_the_calendar_is_a_protocol_error() -> None:
+    body = {
+        "maKetQua": "200",
+        "APIKey": {"access_token": "a", "expires_in": "0001-01-01T00:00:00+01:00"},
+    }
+    with pytest.raises(GatewayProtocolError, match="expires_in is out of range"):
+        parse_token_response(json.dumps(body).encode())
 
 
 NEW_CARD = {
@@ -153,6 +213,9 @@ def test_new_card_answer_uses_the_new_card() -> None:
         (b'{"ghiChu": "x"}', "maKetQua"),
         (b'{"maKetQua": {"a": 1}}', "not a string"),
         (b'{"maKetQua": "000"}', "without maThe"),
+        (b'{"maKetQua": ' + b"9" * 5000 + b"}", "not UTF-8 JSON"),  # past int() digit limit
+        (b'{"maKetQua": ' + b"9" * 4000 + b"}", "out of range"),
+        (b'{"maKetQua": 12345}', "out of range"),
         (json.dumps({**NEW_CARD, "maTheMoi": None}).encode(), "without maTheMoi"),
         (json.dumps({**NEW_CARD, "gtTheDenMoi": "2026-12-31"}).encode(), "gtTheDenMoi"),
         (json.dumps({"maKetQua": "050", "ghiChu": "x" * 1001}).encode(), "ghiChu longer"),
@@ -230,3 +293,40 @@ def test_retry_delays_are_bounded_full_jitter() -> None:
     assert max(delays[2]) > 1.0  # jitter spreads up to the cap
     with pytest.raises(ValueError, match="attempts"):
         RetryPolicy(attempts=0)
+
+
+def test_xml0_submission_form_headers_and_receipt() -> None:
+    token = GatewayToken("acc", "idt", "Bearer", "kiosk", datetime(2026, 8, 5, tzinfo=UTC))
+    assert submission_form("kiosk", "79", "79024", b"<x/>") == {
+        "username": "kiosk",
+        "loaiHoSo": "0",
+        "maTinh": "79",
+        "maCSKCB": "79024",
+        "fileHSBase64": "PHgvPg==",
+    }
+    assert submission_headers(token, "abc") == {
+        "accessToken": "acc",
+        "tokenId": "idt",
+        "passwordHash": "900150983CD24FB0D6963F7D28E17F72",
+    }
+    answer = {
+        "maKetQua": "200",
+        "maGiaoDich": "GD1",
+        "thoiGianTiepNhan": "20260805093000",
+        "thongDiep": "Thành công",
+    }
+    assert parse_submission_response(json.dumps(answer).encode()) == Xml0Receipt(
+        "GD1", datetime(2026, 8, 5, 9, 30, tzinfo=VIETNAM_TIME)
+    )
+    for changed, reason in (
+        ({"maGiaoDich": None}, "without a maGiaoDich"),
+        ({"thoiGianTiepNhan": "05/08/2026"}, "not yyyyMMddHHmmss"),
+    ):
+        with pytest.raises(GatewayProtocolError, match=reason):
+            parse_submission_response(json.dumps({**answer, **changed}).encode())
+    for code, retryable in (("500", True), ("205", False), ("403", False)):
+        refused = {**answer, "maKetQua": code, "maGiaoDich": None, "thongDiep": "Thiếu MA_LK"}
+        with pytest.raises(Xml0RejectedError) as info:
+            parse_submission_response(json.dumps(refused).encode())
+        assert (info.value.code, info.value.detail) == (code, "Thiếu MA_LK")
+        assert info.value.retryable is retryable

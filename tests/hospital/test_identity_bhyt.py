@@ -18,8 +18,9 @@ def test_id_number_structure_is_checked_against_birth_year_and_sex() -> None:
         check_id_number("079203001234", birth_year=1903)
     with pytest.raises(InvalidInputError, match="sex digit"):
         check_id_number("079203001234", sex=Sex.FEMALE)
-    with pytest.raises(InvalidInputError, match="province"):
-        check_id_number("097203001234")
+    # A birth registered abroad carries a country code, not a province (docs/domain.md §2.6).
+    for prefix in ("000", "097", "704", "999"):
+        assert check_id_number(prefix + "203001234", birth_year=2003) == prefix + "203001234"
     with pytest.raises(InvalidInputError, match="12 digits"):
         check_id_number("07920300123")
 
@@ -28,7 +29,7 @@ def test_identity_hides_personal_fields_from_repr() -> None:
     identity = PatientIdentity("079203001234", "Nguyễn Văn An", BirthDate(2003, 5, 1), Sex.MALE)
     text = repr(identity)
     assert "079203001234" not in text and "Nguyễn" not in text
-    assert text == "PatientIdentity(sex=<Sex.MALE: 'Nam'>)"
+    assert text == "PatientIdentity(sex=<Sex.MALE: 'Nam'>, trust=<IdentityTrust.TYPED: 'typed'>)"
 
 
 def test_identity_rejects_control_characters_and_mismatched_id() -> None:

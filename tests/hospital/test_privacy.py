@@ -119,7 +119,7 @@ def test_no_personal_data_in_logs_or_store_files(tmp_path: Path, debug_log: io.S
         def check_in(
             persona: Persona, kind: VisitKind = VisitKind.INSURED, service: int = 0
         ) -> None:
-            request = VisitRequest(_identity(persona), "K01", kind, Priority.AGED_80_PLUS)
+            request = VisitRequest(_identity(persona), "K01", kind, Priority.ELDERLY)
             services[service].check_in(request, Deadline.after(5))
 
         for persona in personas:  # lookups for the choice screen, then check-ins both ways

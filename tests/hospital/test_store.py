@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from hospital_adapter.errors import AuditChainError, StoreError
+from hospital_adapter.errors import AuditChainError, StoreError, StoreKeyError
 from hospital_adapter.store import OutboxStatus, Store
 from hospital_adapter.visit import VIETNAM_TIME, InsuranceStatus, Visit
 from simulators.bhxh_gateway import Dataset
@@ -52,7 +52,7 @@ def test_check_in_is_recorded_with_outbox_and_audit(store: Store, dataset: Datas
     assert store.outbox_counts() == {"pending": 1, "delivered": 0, "rejected": 0}
     [entry] = list(store.audit_entries())
     assert (entry.seq, entry.action) == (1, "checkin")
-    assert entry.detail == "department=K01 ticket=1 insurance=verified"
+    assert entry.detail == "department=K01 ticket=1 insurance=verified identity=typed"
     assert entry.subject == store.identity_pseudonym(visit.identity)
     assert store.verify_audit() == 1
 
@@ -75,8 +75,11 @@ def test_wrong_key_or_moved_ciphertext_is_refused(tmp_path: Path, dataset: Datas
     people = [r.person for r in dataset.records]
     a = store.check_in(request_for(people[0]), InsuranceStatus.VERIFIED, now=NOON)
     b = store.check_in(request_for(people[1]), InsuranceStatus.VERIFIED, now=NOON)
-    with pytest.raises(StoreError, match="authentication"):
-        Store(path, bytes(32)).visit(a.checkin_id)
+    with pytest.raises(StoreKeyError) as wrong:
+        Store(path, bytes(32))
+    assert str(wrong.value) == (
+        "wrong store key: this store was created with another CCCD_HOSPITAL_KEY / [store] key_file"
+    )
     with sqlite3.connect(path) as conn:  # paste b's sealed data into a's row
         conn.execute(
             "UPDATE checkins SET personal = (SELECT personal FROM checkins WHERE id = ?)"
