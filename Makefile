@@ -6,11 +6,16 @@ MAKEFLAGS += --no-builtin-rules
 
 # Debian packages the project needs at run and build time (pyscard builds from source).
 # The kiosk: Noto Sans (Vietnamese), what PySide6 needs offscreen (GL, fontconfig, D-Bus,
-# PulseAudio and libspeechd for QtTextToSpeech) and on an X display (the xcb libraries).
+# PulseAudio and libspeechd for QtTextToSpeech) and on an X display (the xcb libraries);
+# its voice: speech-dispatcher with espeak-ng's Vietnamese voice (tests/kiosk/test_speech_audio.py).
+# XML0 signatures: SoftHSM2 as the PKCS#11 token the tests sign with, xmlsec1 as the
+# independent verifier (tests and the simulated gateway).
 APT_PACKAGES := pcscd vsmartcard-vpcd libpcsclite-dev swig pkg-config gcc python3-dev python3-venv \
+	softhsm2 xmlsec1 \
 	fonts-noto-core libgl1 libegl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libglib2.0-0 libpulse0 \
 	libx11-xcb1 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 \
-	libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xkb1 libspeechd2
+	libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xkb1 libspeechd2 \
+	speech-dispatcher speech-dispatcher-espeak-ng espeak-ng
 
 # Optional dependency groups of pyproject.toml installed into .venv, space-separated.
 EXTRAS := dev kiosk

@@ -1,19 +1,22 @@
 """``python -m kiosk`` / ``cccd-kiosk``: start the check-in kiosk.
 
-Exit codes: 0 after a normal quit, 2 for a configuration problem (message on stderr).
+Exit codes: 0 after a normal quit or a valid ``--check-config``, 2 for a configuration
+problem (every problem on stderr, each with its key). Only click is imported up front: the
+hospital adapter, the configuration schema and Qt load when a command needs them, so
+``--help`` answers at once (issue #16).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
 import click
 
-from hospital_adapter.errors import ConfigurationError
-from kiosk.config import ConfigError, load_config
-
 _log = logging.getLogger("kiosk")
+
+EXIT_CONFIGURATION = 2
 
 
 @click.command()
@@ -26,6 +29,13 @@ _log = logging.getLogger("kiosk")
 @click.option("--windowed", is_flag=True, help="A 1280×800 window, not full screen.")
 @click.option("--print-config", is_flag=True, help="Print the default TOML and exit.")
 @click.option(
+    "--check-config",
+    "check_path",
+    metavar="FILE",
+    help="Check FILE and the environment's secrets, print every problem, start nothing.",
+)
+@click.option("--hash-pin", is_flag=True, help="Ask for a staff PIN, print its [admin] pin_hash.")
+@click.option(
     "--autopilot",
     is_flag=True,
     help="Answer every screen by itself (soak and crash tests, demos; never with patients).",
@@ -33,7 +43,13 @@ _log = logging.getLogger("kiosk")
 @click.option("-v", "--verbose", is_flag=True, help="Debug log output.")
 @click.version_option(package_name="cccd-toolkit")
 def main(
-    config_path: str | None, windowed: bool, print_config: bool, autopilot: bool, verbose: bool
+    config_path: str | None,
+    windowed: bool,
+    print_config: bool,
+    check_path: str | None,
+    hash_pin: bool,
+    autopilot: bool,
+    verbose: bool,
 ) -> None:
     """Start the hospital check-in kiosk.
 
@@ -45,19 +61,53 @@ def main(
 
         click.echo(default_config_text(), nl=False)
         return
+    if hash_pin:
+        _hash_pin()
+        return
+    if check_path:
+        from hospital_adapter import check_config, report
+        from kiosk.config import KioskConfig, startup_problems
+
+        problems = check_config(KioskConfig, check_path, os.environ, startup_problems)
+        click.echo(report(check_path, problems), err=bool(problems))
+        sys.exit(EXIT_CONFIGURATION if problems else 0)
     sys.exit(_run(config_path, windowed=windowed, autopilot=autopilot))
+
+
+def _hash_pin() -> None:
+    """Prompt for the PIN twice (not echoed) and print the hash for ``[admin] pin_hash``."""
+    from kiosk.pin import check_pin, hash_pin
+
+    pin = click.prompt(
+        "Staff PIN (4 to 8 digits)", hide_input=True, confirmation_prompt=True, err=True
+    )
+    try:
+        click.echo(f'pin_hash = "{hash_pin(check_pin(pin))}"')
+    except ValueError as exc:
+        click.echo(f"cccd-kiosk: {exc}", err=True)
+        sys.exit(EXIT_CONFIGURATION)
 
 
 def _run(config_path: str | None, *, windowed: bool, autopilot: bool) -> int:
     """Open the kiosk and run it until it quits; the process exit code."""
+    from hospital_adapter import ConfigurationError, Problem, StoreError, report
+    from kiosk.config import ENV_CONFIG, load_config, startup_problems
+
+    source = config_path or os.environ.get(ENV_CONFIG) or "the built-in configuration"
     try:
         config = load_config(config_path)
+        problems = startup_problems(config)
+        if problems:
+            raise ConfigurationError(*problems)
         from kiosk.qt.app import KioskApp
 
         kiosk = KioskApp(config)
-    except (ConfigError, ConfigurationError) as exc:
-        click.echo(f"cccd-kiosk: {exc}", err=True)
-        return 2
+    except ConfigurationError as exc:
+        click.echo(f"cccd-kiosk: {report(source, exc.problems)}", err=True)
+        return EXIT_CONFIGURATION
+    except StoreError as exc:
+        click.echo(f"cccd-kiosk: {report(source, [Problem('store', str(exc))])}", err=True)
+        return EXIT_CONFIGURATION
     try:
         if autopilot:
             from kiosk.autopilot import Autopilot

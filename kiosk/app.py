@@ -16,20 +16,25 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Protocol
 
-from cardreader.errors import CardError
-from cardreader.transport.pcsc import list_readers
-from cardreader.verify.trust import TrustStore
-from hospital_adapter import CheckInService
-from hospital_adapter.config import GatewayAccount, load_store_key
-from hospital_adapter.gateway import GatewayClient
-from hospital_adapter.his import FhirRegistrar, HisRegistrar, MessageHeader, MllpRegistrar
-from hospital_adapter.outbox import OutboxThread, OutboxWorker
-from hospital_adapter.store import Store
-from hospital_adapter.visit import VIETNAM_TIME
+from cardreader import CardError, TrustStore, list_readers
+from hospital_adapter import (
+    VIETNAM_TIME,
+    CheckInService,
+    ConfigurationError,
+    GatewayAccount,
+    GatewayClient,
+    OutboxThread,
+    OutboxWorker,
+    Queue,
+    Store,
+    configured_registrar,
+    configured_reporter,
+    load_store_key,
+)
 from kiosk.admin import AdminStatus, test_ticket
 from kiosk.card import CardReaderPort
 from kiosk.card_pcsc import PcscCardReader, PcscCardWatcher
-from kiosk.config import KioskConfig
+from kiosk.config import BACKEND_GROUP, KioskConfig, default_pin_problem
 from kiosk.devices.printer import EscPosPrinter
 from kiosk.devices.scanner import SerialQrScanner
 from kiosk.flow import CheckInFlow
@@ -37,8 +42,6 @@ from kiosk.runner import Runner
 from kiosk.voice import Voice
 
 _log = logging.getLogger(__name__)
-
-BACKEND_GROUP = "cccd_kiosk.card_backends"
 
 
 class Watcher(Protocol):
@@ -82,14 +85,6 @@ def card_backend(name: str) -> CardBackend:
     raise ValueError(f"unknown card backend {name!r}")
 
 
-def registrar(config: KioskConfig) -> HisRegistrar:
-    his, facility = config.hospital.his, config.hospital.hospital.facility_code
-    if his.kind == "fhir":
-        return FhirRegistrar(his.url, timeout_s=his.timeout_s)
-    header = MessageHeader(his.sending_facility, facility, his.receiving_application, facility)
-    return MllpRegistrar(his.host, his.port, header, timeout_s=his.timeout_s)
-
-
 @dataclass
 class Services:
     """Everything the flow and the staff screen use; :meth:`close` releases it all."""
@@ -105,6 +100,8 @@ class Services:
     card_reader: CardReaderPort | None = None
     watcher: Watcher | None = None
     scanner: SerialQrScanner | None = None
+    xml0: OutboxThread | None = None
+    """The worker of the XML0 queue (``[xml0] enabled``), reporting check-ins to BHXH."""
     _closers: list[Callable[[], None]] = field(default_factory=list)
 
     def start(self, flow_factory: Callable[[Services], CheckInFlow], runner: Runner) -> CheckInFlow:
@@ -134,7 +131,7 @@ class Services:
         return flow
 
     def status(self) -> AdminStatus:
-        """For the staff screen (blocking: outbox, printer and PC/SC are asked)."""
+        """For the staff screen (blocking: outboxes, printer and PC/SC are asked)."""
         readers: tuple[str, ...] = ()
         error = ""
         try:
@@ -146,6 +143,7 @@ class Services:
             scanner = "connected" if self.scanner.connected else self.scanner.last_error
         return AdminStatus(
             outbox=self.store.outbox_counts(),
+            xml0=None if self.xml0 is None else self.store.outbox_counts(Queue.XML0),
             printer=self.printer.status() if self.printer is not None else None,
             readers=readers,
             reader_error=error,
@@ -167,19 +165,37 @@ class Services:
         self._closers.clear()
 
 
-def _stop(outbox: OutboxThread) -> None:
-    if not outbox.stop(5.0):
-        _log.warning("the outbox worker did not stop in time")
+def _stop(outbox: OutboxThread, timeout_s: float, name: str) -> None:
+    if not outbox.stop(timeout_s):
+        _log.warning("the %s worker did not stop in time", name)
 
 
 def build_services(config: KioskConfig, env: Mapping[str, str] = os.environ) -> Services:
-    """Open the store, the gateway client, the HIS registrar, the printer and the voice."""
-    settings = config.hospital
-    store = Store(settings.store.path, load_store_key(settings.store, env))
-    his = registrar(config)
-    gateway = GatewayClient(settings.gateway, GatewayAccount.from_env(env))
+    """Open the store, the gateway client, the HIS registrar, the printer and the voice;
+    start the outbox worker and, with ``[xml0] enabled``, the XML0 reporting worker.
+
+    Refuses (:class:`ConfigurationError`) the shipped default staff PIN and an ``[xml0]``
+    key that cannot be read.
+    """
+    pin = default_pin_problem(config.admin)
+    if pin is not None:
+        raise ConfigurationError(pin)
+    account, key = GatewayAccount.from_env(env), load_store_key(config.store, env)
+    his = configured_registrar(config, env)
+    gateway = GatewayClient(config.gateway, account)
+    try:
+        reporter = configured_reporter(config, gateway, env) if config.xml0.enabled else None
+    except ConfigurationError:
+        gateway.close()
+        raise
+    store = Store(config.store.path, key)
     worker = OutboxWorker(store, his)
     outbox = worker.start()
+    xml0 = None
+    if reporter is not None:
+        xml0 = OutboxWorker(
+            store, reporter, queue=Queue.XML0, send_timeout_s=config.xml0.timeout_s
+        ).start(config.xml0.interval_s)
     hospital = CheckInService(gateway, his, store, outbox=worker)
     printer = None
     if config.printer.port:
@@ -190,11 +206,20 @@ def build_services(config: KioskConfig, env: Mapping[str, str] = os.environ) -> 
             timeout_s=config.printer.timeout_s,
             hospital_name=config.kiosk.hospital_name,
         )
-    voice = Voice(enabled=config.kiosk.voice)
+    voice = Voice(
+        enabled=config.kiosk.voice,
+        volume=config.kiosk.voice_volume,
+        rate=config.kiosk.voice_rate,
+        env=env,  # SPEECHD_ADDRESS among it
+    )
     services = Services(
         config, hospital, store, outbox, gateway, printer, card_backend(config.card.backend), voice
     )
-    services._closers += [store.close, gateway.close, lambda: _stop(outbox), voice.close]
+    services.xml0 = xml0
+    services._closers += [store.close, gateway.close, lambda: _stop(outbox, 5.0, "outbox")]
+    if xml0 is not None:  # stopped before the gateway and the store close
+        services._closers.append(lambda: _stop(xml0, config.xml0.timeout_s + 1.0, "XML0"))
+    services._closers.append(voice.close)
     if printer is not None:
         services._closers.append(printer.close)
     return services

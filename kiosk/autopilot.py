@@ -2,9 +2,10 @@
 tests and demos, never with patients.
 
 Every screen that waits for a choice is answered as soon as it shows, as a patient in a
-hurry would: the identity is accepted, khám BHYT is chosen when the gateway said insured or
-could not answer (else khám dịch vụ), no disability, the given department, confirm; the
-ticket screen is left once the ticket is printed (or failed), a problem screen at once.
+hurry would: the chip may be read, the identity is accepted, khám BHYT is chosen when the
+gateway said insured or could not answer (else khám dịch vụ), no to every priority
+question, the given department, confirm; the ticket screen is left once the ticket is
+printed (or failed), a problem screen at once.
 Cards and QR codes still come from the reader and the scanner, and the keypad is never
 typed: a card placed without its QR waits for the idle timeout.
 """
@@ -14,8 +15,9 @@ from __future__ import annotations
 import logging
 
 from hospital_adapter import VisitKind
-from kiosk.flow import CheckInFlow, InsuranceState, PrintState, Step, View
+from kiosk.flow import CheckInFlow
 from kiosk.runner import Runner
+from kiosk.view import InsuranceState, PrintState, Step, View
 
 _log = logging.getLogger(__name__)
 
@@ -42,13 +44,15 @@ class Autopilot:
         if flow.view is not view:
             return  # a newer view came meanwhile; it has its own turn
         step = view.step
-        if step is Step.IDENTITY:
+        if step is Step.CONSENT:
+            flow.answer_consent(True)
+        elif step is Step.IDENTITY:
             flow.next()
         elif step is Step.CHOOSE_KIND:
             insured = view.insurance in INSURED_CHOICE
             flow.choose_kind(VisitKind.INSURED if insured else VisitKind.SELF_PAY)
         elif step is Step.CHOOSE_PRIORITY:
-            flow.choose_disability(False)
+            flow.answer_priority(False)
         elif step is Step.CHOOSE_DEPARTMENT:
             flow.choose_department(self._department)
         elif step is Step.CONFIRM:

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Protocol
 
-from cardreader.access.credentials import Credentials
-from hospital_adapter.identity import BirthDate, Sex
+from cardreader import Credentials
+from hospital_adapter import BirthDate, Sex
 
 
 class Trust(enum.Enum):
@@ -64,8 +64,9 @@ class CardEvents(Protocol):
         """The identity files are read and verified (before the photo is read)."""
 
     def photo(self, png: bytes | None, trust: Trust) -> None:
-        """The face from DG2 as PNG (``None`` if unreadable), with the verdict once DG2's
-        hash is checked too: INVALID here means the photo was altered."""
+        """The face from DG2 as an image file Qt decodes (the chip's JPEG, or PGM/PPM
+        pixels; ``None`` if unreadable), with the verdict once DG2's hash is checked too:
+        INVALID here means the photo was altered."""
 
 
 class CardReaderPort(Protocol):

@@ -11,17 +11,26 @@ import logging
 import threading
 from collections.abc import Callable
 
-from cardreader.access.credentials import Credentials
-from cardreader.errors import CardError, ParseError, TransportError
-from cardreader.files.ids import Ef
-from cardreader.idnumber import Sex as CardSex
-from cardreader.lds.dg13 import CardDate
-from cardreader.lds.identity import CitizenIdentity
-from cardreader.transport.pcsc import CardWaiter, PcscTransport, list_readers
-from cardreader.verified_read import IDENTITY_FILES, VerifiedReader
-from cardreader.verify.report import CheckStatus, Verdict, VerificationReport
-from cardreader.verify.trust import TrustStore
-from hospital_adapter.identity import BirthDate, Sex
+from cardreader import (
+    IDENTITY_FILES,
+    CardDate,
+    CardError,
+    CardWaiter,
+    CheckStatus,
+    CitizenIdentity,
+    Credentials,
+    Ef,
+    ParseError,
+    PcscTransport,
+    TransportError,
+    TrustStore,
+    Verdict,
+    VerificationReport,
+    VerifiedReader,
+    list_readers,
+)
+from cardreader import Sex as CardSex
+from hospital_adapter import BirthDate, Sex
 from kiosk.card import CardEvents, ChipIdentity, IdentityRead, Trust
 
 _log = logging.getLogger(__name__)
@@ -76,7 +85,7 @@ class _Progress:
     def __call__(self, ef: Ef, done: int, total: int) -> None:
         if ef not in self._files:
             self._files.append(ef)
-        count = len(IDENTITY_FILES) + 1  # EF.COM too
+        count = len(IDENTITY_FILES) + 2  # EF.SOD, and DG14 on most cards
         finished = len(self._files) - 1 + (done / total if total else 1.0)
         self._events.progress(
             min(PROGRESS_SCALE, round(finished / count * PROGRESS_SCALE)), PROGRESS_SCALE
@@ -112,7 +121,7 @@ class PcscCardReader:
             photo_trust, _ = trust_of(photo.report)
             if photo.problem is not None:
                 _log.info("no photo: %s", photo.problem)
-            events.photo(photo.face.png if photo.face is not None else None, photo_trust)
+            events.photo(photo.face.display if photo.face is not None else None, photo_trust)
 
 
 class PcscCardWatcher:

@@ -1,40 +1,40 @@
 """The kiosk's configuration: one TOML file (``kiosk/kiosk.toml`` holds the defaults).
 
-Kiosk tables: ``[kiosk]`` (language, policies), ``[timeouts]``, ``[card]`` (backend and
-reader), ``[scanner]`` and ``[printer]`` (serial devices), ``[admin]``, ``[counters]`` and
-``[[departments]]``. The hospital adapter's tables ``[gateway]``, ``[his]``, ``[store]``
-and ``[hospital]`` are read into :class:`hospital_adapter.config.Settings`. Secrets (the
-gateway account, the store key) come from the environment as the adapter documents; the
-admin PIN is stored as a SHA-256 hex digest only.
+:class:`KioskConfig` extends the hospital adapter's schema
+(:class:`hospital_adapter.config.Settings`: ``[gateway]``, ``[his]``, ``[store]``,
+``[hospital]``) with the kiosk's tables: ``[kiosk]`` (language, policies), ``[priority]``,
+``[timeouts]``, ``[card]`` (backend and reader), ``[scanner]`` and ``[printer]`` (serial devices),
+``[admin]``, ``[counters]`` and ``[[departments]]``. It is read by the adapter's loader,
+so both report every problem with its key in one
+:class:`~hospital_adapter.errors.ConfigurationError`. Secrets (the gateway account, the
+store key) come from the environment as the adapter documents; the staff PIN is stored as
+a scrypt hash only (:mod:`kiosk.pin`).
 """
 
 from __future__ import annotations
 
 import enum
-import hashlib
-import hmac
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
 from importlib import resources
+from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated
 
-from hospital_adapter.config import (
-    GatewaySettings,
-    HisSettings,
-    HospitalSettings,
-    Settings,
-    StoreSettings,
-)
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator
+from pydantic.dataclasses import dataclass
+
+from hospital_adapter import SCHEMA, Problem, Settings, environment_problems, load, validate
+from kiosk.pin import DEFAULT_PIN, HOW_TO, PinHash
 
 ENV_CONFIG = "CCCD_KIOSK_CONFIG"
 DEFAULT_CONFIG = "kiosk.toml"
-
-
-class ConfigError(ValueError):
-    """The kiosk's TOML file is missing, malformed or inconsistent."""
+BACKEND_GROUP = "cccd_kiosk.card_backends"
+DEFAULT_PIN_HASH = (
+    "$scrypt$ln=15,r=8,p=1$Y2NjZC1raW9zay1kZW1vIQ$8M8JuDbi1QnD+ylthBH73/MpCMxFXSCyygvjacWGajY"
+)
+"""The hash of :data:`~kiosk.pin.DEFAULT_PIN` in the shipped file (refused at start)."""
 
 
 class Policy(enum.Enum):
@@ -46,240 +46,309 @@ class Policy(enum.Enum):
     """Refuse politely and send the patient to the help counter."""
 
 
+class FacilityType(enum.Enum):
+    STATE = "state"
+    NON_STATE = "non_state"
+    """A non-state organisation may read the chip only with the holder's consent (Luật
+    Căn cước 2023 Đ22 k5, docs/domain.md §4.1)."""
+
+
+class Consent(enum.Enum):
+    """When to ask the patient's consent before the chip is read."""
+
+    AUTO = "auto"
+    """At a non-state facility."""
+    ALWAYS = "always"
+    NEVER = "never"
+
+
 class Language(enum.Enum):
     VI = "vi"
     EN = "en"
 
 
-@dataclass(frozen=True)
+def backend_names() -> list[str]:
+    """``pcsc`` and the entry points registered in group :data:`BACKEND_GROUP`."""
+    return ["pcsc", *sorted(entry.name for entry in entry_points(group=BACKEND_GROUP))]
+
+
+def _known_backend(name: str) -> str:
+    known = backend_names()
+    if name not in known:
+        raise ValueError(f"unknown card backend {name!r} (known: {', '.join(known)})")
+    return name
+
+
+def _existing_path(value: str) -> str:
+    if not Path(value).exists():
+        raise ValueError(f"{value} does not exist")
+    return value
+
+
+def _pin_hash(value: str) -> str:
+    PinHash.parse(value)
+    return value
+
+
+ExistingPaths = tuple[Annotated[str, AfterValidator(_existing_path)], ...]
+Baudrate = Annotated[int, Field(strict=True, ge=300, le=4_000_000)]
+
+
+@dataclass(frozen=True, config=SCHEMA)
 class KioskSettings:
     """``[kiosk]``: behaviour of the flow and the screen."""
 
-    language: Language = Language.VI
-    hospital_name: str = "Bệnh viện Đa khoa"
-    """Printed at the top of the ticket."""
-    untrusted_card: Policy = Policy.ALLOW
-    """An unknown CSCA (UNTRUSTED verdict, docs/domain.md §2 "Trust")."""
-    expired_card: Policy = Policy.ALLOW
-    """An ID card past its expiry date: the ID number stays valid, the card must be renewed."""
-    ask_disability: bool = True
-    """Ask about the disability priority class (age classes come from the chip)."""
-    digit_attempts: int = 3
-    """Tries at the last 6 digits before the patient is sent to the counter."""
-    masked_digits: int = 4
-    """Digits of the ID number left visible on screen."""
-    fullscreen: bool = True
-    voice: bool = True
-    font_family: str = "Noto Sans"
+    language: Language = Field(default=Language.VI, description="first language of each patient")
+    hospital_name: str = Field(
+        default="Bệnh viện Đa khoa",
+        strict=True,
+        min_length=1,
+        max_length=60,
+        description="on the ticket",
+    )
+    untrusted_card: Policy = Field(
+        default=Policy.ALLOW, description='unknown CSCA: "allow" (note for staff) or "counter"'
+    )
+    expired_card: Policy = Field(default=Policy.ALLOW, description="ID card past its expiry date")
+    facility_type: FacilityType = Field(
+        default=FacilityType.STATE, description='"state" or "non_state" (a private hospital)'
+    )
+    consent: Consent = Field(
+        default=Consent.AUTO,
+        description='ask before reading the chip: "auto" (non-state facilities), "always", "never"',
+    )
+    digit_attempts: int = Field(
+        default=3,
+        strict=True,
+        ge=1,
+        le=10,
+        description="tries at the last 6 digits of the ID number",
+    )
+    masked_digits: int = Field(
+        default=4, strict=True, ge=0, le=6, description="digits of the ID number left visible"
+    )
+    fullscreen: bool = Field(default=True, strict=True)
+
+    @property
+    def asks_consent(self) -> bool:
+        if self.consent is Consent.AUTO:
+            return self.facility_type is FacilityType.NON_STATE
+        return self.consent is Consent.ALWAYS
+
+    voice: bool = Field(
+        default=True, strict=True, description="spoken prompts where a voice exists"
+    )
+    voice_volume: float = Field(
+        default=1.0, strict=True, ge=0, le=1, description="speech volume, 0 (mute) to 1"
+    )
+    voice_rate: float = Field(
+        default=-0.2,
+        strict=True,
+        ge=-1,
+        le=1,
+        description="speech rate, -1 (slowest) to 1; 0 the engine's usual pace",
+    )
+    font_family: str = Field(default="Noto Sans", strict=True, min_length=1, max_length=100)
 
 
-@dataclass(frozen=True)
+class Question(enum.Enum):
+    """A priority class the chip cannot tell, asked of the patient (one per screen)."""
+
+    DISABILITY = "disability"
+    PREGNANT = "pregnant"
+    """Asked of women only: the chip tells the sex."""
+    MERIT = "merit"
+
+
+@dataclass(frozen=True, config=SCHEMA)
+class PrioritySettings:
+    """``[priority]``: who is seen first. Defaults per Luật Khám bệnh, chữa bệnh 2023
+    (15/2023/QH15) Đ3 k2, docs/domain.md §4.3: children under 6 and people aged 75 or over
+    (from the birth date, never asked), then the questions in ``ask``, until one is yes."""
+
+    child_under: int = Field(
+        default=6, strict=True, ge=0, le=18, description="children younger than this (years)"
+    )
+    elderly_from: int = Field(
+        default=75, strict=True, ge=50, le=120, description="people this old or older (years)"
+    )
+    ask: tuple[Question, ...] = Field(
+        default=(Question.DISABILITY, Question.PREGNANT, Question.MERIT),
+        description="asked in this order, one per screen, when the age gives no priority",
+    )
+
+
+@dataclass(frozen=True, config=SCHEMA)
 class Timeouts:
     """``[timeouts]`` in seconds."""
 
-    idle_s: float = 60.0
-    """No touch for this long on a screen that waits for the patient: wipe and restart."""
-    countdown_s: float = 15.0
-    """The last part of ``idle_s``, shown as a countdown the patient can stop."""
-    ticket_s: float = 20.0
-    problem_s: float = 40.0
-    lookup_s: float = 15.0
-    """Deadline of the BHYT lookup (the gateway may take up to 60 s; we do not wait that long)."""
-    check_in_s: float = 10.0
+    idle_s: float = Field(
+        default=60.0, strict=True, gt=0, le=3600, description="no touch this long: wipe and restart"
+    )
+    countdown_s: float = Field(
+        default=15.0, strict=True, gt=0, le=600, description="last part of idle_s, shown; < idle_s"
+    )
+    ticket_s: float = Field(default=20.0, strict=True, gt=0, le=3600, description="ticket screen")
+    problem_s: float = Field(default=40.0, strict=True, gt=0, le=3600, description="problem screen")
+    lookup_s: float = Field(
+        default=15.0, strict=True, gt=0, le=120, description="BHYT lookup deadline"
+    )
+    check_in_s: float = Field(
+        default=10.0,
+        strict=True,
+        ge=2,
+        le=120,
+        description="check-in deadline (1 s kept for the HIS)",
+    )
+
+    @field_validator("countdown_s")
+    @classmethod
+    def _within_idle(cls, value: float, info: ValidationInfo) -> float:
+        idle = info.data.get("idle_s")
+        if idle is not None and value >= idle:
+            raise ValueError("must be less than idle_s")
+        return value
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=SCHEMA)
 class CardSettings:
     """``[card]``: ``backend`` by name (``pcsc``, or an entry point of group
     ``cccd_kiosk.card_backends``); ``reader`` is the PC/SC name, empty for the first one."""
 
-    backend: str = "pcsc"
-    reader: str = ""
-    transmit_timeout_s: float = 10.0
-    poll_s: float = 0.5
-    csca: tuple[str, ...] = ()
-    """CSCA certificate files or folders (PEM/DER), the trust anchors of passive authentication."""
-    master_lists: tuple[str, ...] = ()
-    """ICAO CSCA master lists (e.g. the German or Dutch one, docs/domain.md §2 "Trust")."""
-    crls: tuple[str, ...] = ()
+    backend: Annotated[str, AfterValidator(_known_backend)] = Field(
+        default="pcsc",
+        strict=True,
+        description="pcsc, or an entry point of cccd_kiosk.card_backends",
+    )
+    reader: str = Field(
+        default="", strict=True, max_length=200, description="PC/SC name; empty: first"
+    )
+    transmit_timeout_s: float = Field(default=10.0, strict=True, gt=0, le=120)
+    poll_s: float = Field(
+        default=0.5, strict=True, ge=0.05, le=10, description="card presence poll"
+    )
+    csca: ExistingPaths = Field(
+        default=(),
+        description="existing CSCA certificate files or folders (PEM/DER): the trust anchors",
+    )
+    master_lists: ExistingPaths = Field(
+        default=(), description="existing ICAO CSCA master list files"
+    )
+    crls: ExistingPaths = Field(
+        default=(), description="existing certificate revocation list files"
+    )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=SCHEMA)
 class ScannerSettings:
     """``[scanner]``: the 2D QR scanner on a USB-CDC serial port (empty: none)."""
 
-    port: str = ""
-    baudrate: int = 9600
+    port: str = Field(default="", strict=True, description="serial device; empty: no scanner")
+    baudrate: Baudrate = 9600
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=SCHEMA)
 class PrinterSettings:
     """``[printer]``: the ESC/POS thermal printer on a serial port (empty: none)."""
 
-    port: str = ""
-    baudrate: int = 19200
-    width_dots: int = 576
-    """Printable width: 576 dots on 80 mm paper, 384 on 58 mm."""
-    timeout_s: float = 5.0
+    port: str = Field(default="", strict=True, description="serial device; empty: no printer")
+    baudrate: Baudrate = 19200
+    width_dots: int = Field(
+        default=576,
+        strict=True,
+        ge=8,
+        le=2048,
+        multiple_of=8,
+        description="576 (80 mm), 384 (58 mm)",
+    )
+    timeout_s: float = Field(default=5.0, strict=True, gt=0, le=60)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=SCHEMA)
 class AdminSettings:
-    """``[admin]``: the staff screen's PIN (SHA-256 hex of it) and its lockout."""
+    """``[admin]``: the staff screen's PIN (a scrypt hash) and its growing lockout."""
 
-    pin_sha256: str = hashlib.sha256(b"2468").hexdigest()
-    attempts: int = 3
-    lockout_s: float = 60.0
+    pin_hash: Annotated[str, AfterValidator(_pin_hash)] = Field(
+        default=DEFAULT_PIN_HASH, strict=True, description=f"scrypt hash of the PIN: {HOW_TO}"
+    )
+    attempts: int = Field(
+        default=3, strict=True, ge=1, le=10, description="wrong PINs before a lockout"
+    )
+    lockout_s: float = Field(
+        default=60.0,
+        strict=True,
+        ge=1,
+        le=3600,
+        description="first lockout; doubles with each lockout",
+    )
+    max_lockout_s: float = Field(
+        default=3600.0, strict=True, ge=1, le=86400, description="longest lockout; >= lockout_s"
+    )
+
+    @field_validator("max_lockout_s")
+    @classmethod
+    def _at_least_first(cls, value: float, info: ValidationInfo) -> float:
+        first = info.data.get("lockout_s")
+        if first is not None and value < first:
+            raise ValueError("must be at least lockout_s")
+        return value
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=SCHEMA)
 class Counters:
     """``[counters]``: counter numbers the patient is sent to."""
 
-    help: int = 1
-    """Card problems, anything the kiosk cannot do."""
-    insurance: int = 2
-    """BHYT to be verified."""
+    help: int = Field(
+        default=1, strict=True, ge=1, le=99, description="card problems, anything else"
+    )
+    insurance: int = Field(default=2, strict=True, ge=1, le=99, description="BHYT to be verified")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=SCHEMA)
 class Department:
     """One ``[[departments]]`` entry: the HIS code, names and the room."""
 
-    code: str
-    name_vi: str
-    name_en: str
-    room: str
+    code: str = Field(strict=True, pattern=r"^[A-Za-z0-9_.\-]{1,20}$", description="HIS code")
+    name_vi: str = Field(strict=True, min_length=1, max_length=60)
+    name_en: str = Field(strict=True, min_length=1, max_length=60)
+    room: str = Field(strict=True, min_length=1, max_length=20)
 
     def name(self, language: Language) -> str:
         return self.name_vi if language is Language.VI else self.name_en
 
 
-@dataclass(frozen=True)
-class KioskConfig:
+@dataclass(frozen=True, config=SCHEMA)
+class KioskConfig(Settings):
+    """The adapter's tables and the kiosk's."""
+
     kiosk: KioskSettings = KioskSettings()
+    priority: PrioritySettings = PrioritySettings()
     timeouts: Timeouts = Timeouts()
     card: CardSettings = CardSettings()
     scanner: ScannerSettings = ScannerSettings()
     printer: PrinterSettings = PrinterSettings()
     admin: AdminSettings = AdminSettings()
     counters: Counters = Counters()
-    departments: tuple[Department, ...] = field(
-        default=(Department("K01", "Khám Nội", "Internal medicine", "101"),)
+    departments: tuple[Department, ...] = Field(
+        default=(Department("K01", "Khám Nội", "Internal medicine", "101"),),
+        description="the departments a patient can choose, in order; at least one",
     )
-    hospital: Settings = field(default_factory=Settings)
+
+    @field_validator("departments")
+    @classmethod
+    def _unique_codes(cls, value: tuple[Department, ...]) -> tuple[Department, ...]:
+        if not value:
+            raise ValueError("list at least one department")
+        codes = [d.code for d in value]
+        if len(set(codes)) != len(codes):
+            raise ValueError("department codes must be unique")
+        return value
 
     def department(self, code: str) -> Department:
         for department in self.departments:
             if department.code == code:
                 return department
         raise KeyError(code)
-
-
-_T = TypeVar("_T")
-
-
-def _coerce(expected: Any, raw: object, where: str) -> object:
-    if isinstance(expected, enum.Enum):
-        try:
-            return type(expected)(raw)
-        except ValueError:
-            choices = ", ".join(str(m.value) for m in type(expected))
-            raise ConfigError(f"{where} must be one of {choices}") from None
-    kind = type(expected)
-    if kind is float and type(raw) is int:
-        return float(raw)
-    if kind is tuple and isinstance(raw, list) and all(isinstance(v, str) for v in raw):
-        return tuple(raw)
-    if type(raw) is not kind:
-        raise ConfigError(f"{where} must be of type {kind.__name__}")
-    return raw
-
-
-def section(cls: type[_T], table: object, name: str) -> _T:
-    """Build dataclass ``cls`` from TOML ``table``, refusing unknown keys and wrong types."""
-    if table is None:
-        return cls()
-    if not isinstance(table, dict):
-        raise ConfigError(f"[{name}] must be a table")
-    defaults = cls()
-    known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
-    unknown = sorted(set(table) - known)
-    if unknown:
-        raise ConfigError(f"unknown setting(s) in [{name}]: {', '.join(unknown)}")
-    values = {
-        key: _coerce(getattr(defaults, key), raw, f"[{name}] {key}") for key, raw in table.items()
-    }
-    return cls(**values)
-
-
-def _departments(raw: object) -> tuple[Department, ...]:
-    if raw is None:
-        return KioskConfig().departments
-    if not isinstance(raw, list) or not raw:
-        raise ConfigError("[[departments]] must list at least one department")
-    out: list[Department] = []
-    for index, table in enumerate(raw, start=1):
-        if not isinstance(table, dict):
-            raise ConfigError(f"department {index} must be a table")
-        try:
-            out.append(Department(**{k: str(v) for k, v in table.items()}))
-        except TypeError:
-            raise ConfigError(
-                f"department {index} needs exactly code, name_vi, name_en and room"
-            ) from None
-    codes = [d.code for d in out]
-    if len(set(codes)) != len(codes):
-        raise ConfigError("department codes must be unique")
-    return tuple(out)
-
-
-_TABLES = (
-    "kiosk",
-    "timeouts",
-    "card",
-    "scanner",
-    "printer",
-    "admin",
-    "counters",
-    "departments",
-    "gateway",
-    "his",
-    "store",
-    "hospital",
-)
-
-
-def parse_config(data: Mapping[str, Any]) -> KioskConfig:
-    """A :class:`KioskConfig` from parsed TOML; departments must be known to the hospital."""
-    unknown = sorted(set(data) - set(_TABLES))
-    if unknown:
-        raise ConfigError(f"unknown table(s): {', '.join(unknown)}")
-    hospital = Settings(
-        gateway=section(GatewaySettings, data.get("gateway"), "gateway"),
-        his=section(HisSettings, data.get("his"), "his"),
-        store=section(StoreSettings, data.get("store"), "store"),
-        hospital=section(HospitalSettings, data.get("hospital"), "hospital"),
-    )
-    departments = _departments(data.get("departments"))
-    known = set(hospital.hospital.departments)
-    missing = [d.code for d in departments if d.code not in known]
-    if missing:
-        raise ConfigError(f"department(s) {', '.join(missing)} are not in [hospital] departments")
-    timeouts = section(Timeouts, data.get("timeouts"), "timeouts")
-    if not 0 < timeouts.countdown_s < timeouts.idle_s:
-        raise ConfigError("[timeouts] countdown_s must be between 0 and idle_s")
-    return KioskConfig(
-        kiosk=section(KioskSettings, data.get("kiosk"), "kiosk"),
-        timeouts=timeouts,
-        card=section(CardSettings, data.get("card"), "card"),
-        scanner=section(ScannerSettings, data.get("scanner"), "scanner"),
-        printer=section(PrinterSettings, data.get("printer"), "printer"),
-        admin=section(AdminSettings, data.get("admin"), "admin"),
-        counters=section(Counters, data.get("counters"), "counters"),
-        departments=departments,
-        hospital=hospital,
-    )
 
 
 def default_config_text() -> str:
@@ -290,19 +359,20 @@ def default_config_text() -> str:
 def load_config(path: str | Path | None = None, env: Mapping[str, str] = os.environ) -> KioskConfig:
     """Read ``path`` (or ``$CCCD_KIOSK_CONFIG``, or the shipped defaults)."""
     path = path or env.get(ENV_CONFIG)
-    try:
-        text = default_config_text() if not path else Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read the configuration {path}: {exc.strerror}") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        where = path or DEFAULT_CONFIG
-        raise ConfigError(f"configuration {where} is not valid TOML: {exc}") from None
-    return parse_config(data)
+    if path:
+        return load(KioskConfig, path)
+    return validate(KioskConfig, tomllib.loads(default_config_text()))
 
 
-def pin_matches(settings: AdminSettings, pin: str) -> bool:
-    """Constant-time check of ``pin`` against the configured digest."""
-    digest = hashlib.sha256(pin.encode("utf-8")).hexdigest()
-    return hmac.compare_digest(digest, settings.pin_sha256.lower())
+def default_pin_problem(admin: AdminSettings) -> Problem | None:
+    """A problem if the staff PIN is the shipped default (one scrypt call, 0.1 s)."""
+    if PinHash.parse(admin.pin_hash).matches(DEFAULT_PIN):
+        return Problem("admin.pin_hash", f"is the default PIN {DEFAULT_PIN}: {HOW_TO}")
+    return None
+
+
+def startup_problems(config: KioskConfig, env: Mapping[str, str] = os.environ) -> list[Problem]:
+    """Why a valid configuration still cannot start: the environment's secrets, the
+    default PIN."""
+    pin = default_pin_problem(config.admin)
+    return [*environment_problems(config, env), *([pin] if pin else [])]

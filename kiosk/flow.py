@@ -7,6 +7,11 @@ priority, department) → confirm → registering → ticket → idle. Every fai
 screen that says what happened in plain words and which counter to go to. Nothing the chip
 says is asked again: the age priority classes come from the date of birth.
 
+Without the chip (none, or unreadable) the patient still leaves with a ticket: the QR alone
+(the card's front or VNeID), or the 12-digit ID number typed. Such an identity carries its
+:class:`~hospital_adapter.IdentityTrust` to the screen, the store and the HIS, and is never
+shown as verified (docs/domain.md §4.1).
+
 The flow owns no thread. Card, network and printer work goes through a
 :class:`~kiosk.runner.Runner`; answers come back as method calls on the owner thread.
 Every answer carries the patient session it belongs to, so an answer that arrives after
@@ -16,196 +21,71 @@ second for the idle timeout.
 
 from __future__ import annotations
 
-import enum
 import logging
 import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from typing import Protocol
 
-from cardreader.access.credentials import Credentials, credentials_from_qr
-from cardreader.errors import (
+from cardreader import (
     AccessDeniedError,
     CardError,
-    CardRemovedError,
+    CccdQr,
+    Credentials,
     NoCardError,
-    ReaderNotFoundError,
-    ServiceUnavailableError,
+    credentials_from_qr,
+    parse_cccd_qr,
 )
-from cardreader.qr import parse_cccd_qr
 from hospital_adapter import (
+    VIETNAM_TIME,
+    BhytQrData,
     CheckInResult,
     Deadline,
+    Decision,
+    HospitalAdapterError,
+    IdentityTrust,
     InsuranceCheck,
     InsuranceStatus,
+    InvalidInputError,
     PatientIdentity,
     Priority,
+    Sex,
     VisitKind,
     VisitRequest,
+    parse_bhyt_qr,
 )
-from hospital_adapter.errors import HospitalAdapterError, InvalidInputError
-from hospital_adapter.gateway import Decision
-from hospital_adapter.identity import BirthDate
-from hospital_adapter.visit import VIETNAM_TIME
-from kiosk.card import CardReaderPort, ChipIdentity, IdentityRead, Trust, mask_id_number
-from kiosk.config import Department, KioskConfig, Policy
+from kiosk.card import CardReaderPort, IdentityRead, Trust, mask_id_number
+from kiosk.config import KioskConfig, Policy, Question
+from kiosk.policy import (
+    ASKED_PRIORITY,
+    STAFF_NOTES,
+    age_on,
+    age_priority,
+    insurance_state,
+    patient_identity,
+    problem_for_card_error,
+    qr_identity,
+)
+from kiosk.ports import CheckInPort, PrinterPort
 from kiosk.runner import Outcome, Runner
 from kiosk.ticket import Ticket
+from kiosk.view import (
+    WAITING_FOR_PATIENT,
+    Fallback,
+    InsuranceState,
+    PatientView,
+    PrintState,
+    Problem,
+    Step,
+    TicketView,
+    View,
+)
 
 _log = logging.getLogger(__name__)
 
 CAN_DIGITS = 6
-CHILD_AGE = 6
-ELDERLY_AGE = 80
-
-
-class Step(enum.Enum):
-    """The screens, in order."""
-
-    IDLE = "idle"
-    PLACE_CARD = "place_card"
-    """The QR was read: waiting for the card on the reader."""
-    ENTER_DIGITS = "enter_digits"
-    """The card was placed without its QR: the last 6 digits of the ID number."""
-    READING = "reading"
-    IDENTITY = "identity"
-    """Who the chip says the patient is; the photo follows, BHYT is looked up meanwhile."""
-    INSURANCE = "insurance"
-    """Waiting for the BHYT lookup (only when the patient is quicker than the gateway)."""
-    CHOOSE_KIND = "choose_kind"
-    CHOOSE_PRIORITY = "choose_priority"
-    CHOOSE_DEPARTMENT = "choose_department"
-    CONFIRM = "confirm"
-    REGISTERING = "registering"
-    TICKET = "ticket"
-    PROBLEM = "problem"
-
-
-WAITING_FOR_PATIENT = frozenset(
-    {
-        Step.PLACE_CARD,
-        Step.ENTER_DIGITS,
-        Step.IDENTITY,
-        Step.CHOOSE_KIND,
-        Step.CHOOSE_PRIORITY,
-        Step.CHOOSE_DEPARTMENT,
-        Step.CONFIRM,
-    }
-)
-"""Steps where the idle timeout runs (the others wait for the system, which has deadlines)."""
-
-
-class Problem(enum.Enum):
-    """Why the patient cannot go on at the kiosk; each has a patient-facing text."""
-
-    CARD_REMOVED = "card_removed"
-    """Pulled out while reading: place it again (or go to the counter)."""
-    TOO_MANY_ATTEMPTS = "too_many_attempts"
-    QR_UNREADABLE = "qr_unreadable"
-    QR_MISMATCH = "qr_mismatch"
-    """The QR does not belong to the card on the reader."""
-    CARD_UNREADABLE = "card_unreadable"
-    CARD_INVALID = "card_invalid"
-    """Verification failed (altered or cloned): refused politely."""
-    CARD_UNTRUSTED = "card_untrusted"
-    CARD_EXPIRED = "card_expired"
-    IDENTITY_INCONSISTENT = "identity_inconsistent"
-    READER_FAULT = "reader_fault"
-    REGISTRATION_FAILED = "registration_failed"
-    HELP = "help"
-    """The patient asked for help."""
-
-    @property
-    def retry_with_card(self) -> bool:
-        """The same card can simply be placed again."""
-        return self is Problem.CARD_REMOVED
-
-
-class InsuranceState(enum.Enum):
-    """What the choice screen says about BHYT."""
-
-    PENDING = "pending"
-    INSURED = "insured"
-    EXPIRED = "expired"
-    """The gateway says the card expired (010)."""
-    NOT_FOUND = "not_found"
-    """Not linked to the ID number, or a case a person must look at."""
-    UNAVAILABLE = "unavailable"
-    """The gateway could not answer: BHYT is checked at the counter."""
-
-
-class PrintState(enum.Enum):
-    NONE = "none"
-    """No printer configured: the number is on screen only."""
-    PRINTING = "printing"
-    PRINTED = "printed"
-    FAILED = "failed"
-
-
-@dataclass(frozen=True)
-class PatientView:
-    """What the screen shows of the patient: never the full ID number."""
-
-    full_name: str = field(repr=False)
-    masked_id: str = field(repr=False)
-    date_of_birth: str = field(repr=False)
-    sex: str = field(repr=False)
-    age: int = field(repr=False)
-    trust: Trust
-    card_expired_on: date | None = field(default=None, repr=False)
-    photo: bytes | None = field(default=None, repr=False)
-
-
-@dataclass(frozen=True)
-class TicketView:
-    ticket: Ticket
-    printing: PrintState
-
-
-@dataclass(frozen=True)
-class View:
-    """A snapshot of everything the UI shows; the UI renders it and nothing else."""
-
-    step: Step
-    patient: PatientView | None = None
-    insurance: InsuranceState | None = None
-    insurance_valid_to: date | None = None
-    progress: float = 0.0
-    attempts_left: int = 0
-    digits_rejected: bool = False
-    kind: VisitKind | None = None
-    priority: Priority = Priority.NONE
-    auto_priority: bool = False
-    """The priority class came from the chip's date of birth."""
-    department: Department | None = None
-    ticket: TicketView | None = None
-    problem: Problem | None = None
-    counter: int | None = None
-    countdown: int | None = None
-    """Seconds left before the data is wiped, while the countdown shows."""
-    staff_note: str = ""
-    """For staff, shown small: e.g. an unknown CSCA. Never says "verified"."""
-    can_go_back: bool = False
-
-
-class CheckInPort(Protocol):
-    """What the flow needs of :class:`hospital_adapter.CheckInService`."""
-
-    def lookup_insurance(self, identity: PatientIdentity, deadline: Deadline) -> InsuranceCheck: ...
-
-    def check_in(
-        self,
-        request: VisitRequest,
-        deadline: Deadline,
-        insurance: InsuranceCheck | None = None,
-    ) -> CheckInResult: ...
-
-
-class PrinterPort(Protocol):
-    def print_ticket(self, ticket: Ticket) -> None:
-        """Print ``ticket``; raise :class:`kiosk.devices.errors.DeviceError` on failure."""
+ID_DIGITS = 12
 
 
 @dataclass
@@ -214,59 +94,17 @@ class _Session:
 
     token: int
     credentials: Credentials | None = field(default=None, repr=False)
-    qr_id_number: str | None = field(default=None, repr=False)
+    qr: CccdQr | None = field(default=None, repr=False)
+    insurance_qr: BhytQrData | None = field(default=None, repr=False)
+    """The BHYT card's QR (VssID): it has no ID number, which the patient then types."""
     attempts: int = 0
+    consent: bool = False
+    """The patient agreed to the chip being read (asked once per patient)."""
     read: IdentityRead | None = field(default=None, repr=False)
     identity: PatientIdentity | None = field(default=None, repr=False)
     insurance: InsuranceCheck | None = field(default=None, repr=False)
-    history: list[Step] = field(default_factory=list)
-
-
-def age_on(birth: BirthDate, day: date) -> int:
-    """Age in whole years; with a year-only birth date, the age reached this year."""
-    years = day.year - birth.year
-    if birth.month is not None and birth.day is not None:
-        years -= (day.month, day.day) < (birth.month, birth.day)
-    return years
-
-
-def age_priority(age: int) -> Priority:
-    """The priority classes the chip already answers (docs/domain.md §4.3)."""
-    if age < CHILD_AGE:
-        return Priority.CHILD_UNDER_6
-    if age >= ELDERLY_AGE:
-        return Priority.AGED_80_PLUS
-    return Priority.NONE
-
-
-def insurance_state(check: InsuranceCheck | None) -> InsuranceState:
-    if check is None:
-        return InsuranceState.PENDING
-    if check.degraded:
-        return InsuranceState.UNAVAILABLE
-    return {
-        Decision.INSURED: InsuranceState.INSURED,
-        Decision.SELF_PAY: InsuranceState.EXPIRED,
-    }.get(check.decision, InsuranceState.NOT_FOUND)
-
-
-def patient_identity(identity: ChipIdentity) -> PatientIdentity:
-    """The adapter's record; raises :class:`InvalidInputError` for inconsistent chip data."""
-    return PatientIdentity(
-        id_number=identity.id_number,
-        full_name=identity.full_name,
-        date_of_birth=identity.date_of_birth,
-        sex=identity.sex,
-        address=identity.address,
-    )
-
-
-def _problem_for_card_error(exc: BaseException) -> Problem:
-    if isinstance(exc, CardRemovedError):
-        return Problem.CARD_REMOVED
-    if isinstance(exc, ReaderNotFoundError | ServiceUnavailableError):
-        return Problem.READER_FAULT
-    return Problem.CARD_UNREADABLE
+    history: list[tuple[Step, Question | None]] = field(default_factory=list)
+    """The decisions made so far, to go back to (the screen and its question)."""
 
 
 class CheckInFlow:
@@ -333,7 +171,8 @@ class CheckInFlow:
 
     def _go(self, step: Step, **changes: object) -> None:
         back = bool(self._session.history) and step in WAITING_FOR_PATIENT
-        self._show(replace(self._view, step=step, countdown=None, can_go_back=back, **changes))  # type: ignore[arg-type]
+        changes = {"countdown": None, "can_go_back": back, "fallback": None, **changes}
+        self._show(replace(self._view, step=step, **changes))  # type: ignore[arg-type]
 
     # -- patient and device events -----------------------------------------------------
 
@@ -344,7 +183,8 @@ class CheckInFlow:
             self._show(replace(self._view, countdown=None))
 
     def qr_scanned(self, text: str) -> None:
-        """The scanner read a code (the CCCD's front QR, docs/domain.md §2)."""
+        """The scanner read a code: the CCCD's front QR (docs/domain.md §2), or the BHYT
+        card's QR as the VssID app shows it (§3.2)."""
         if self.step not in (Step.IDLE, Step.PLACE_CARD, Step.ENTER_DIGITS, Step.PROBLEM):
             return
         self.touch()
@@ -352,15 +192,15 @@ class CheckInFlow:
             qr = parse_cccd_qr(text)
             credentials = credentials_from_qr(qr)
         except CardError:
-            self._fail(Problem.QR_UNREADABLE, new_session=True)
+            self._insurance_qr_scanned(text)
             return
         self._reset_session()
         self._session.credentials = credentials
-        self._session.qr_id_number = qr.id_number.value
+        self._session.qr = qr
         if self._card_present:
             self._start_read()
         else:
-            self._go(Step.PLACE_CARD)
+            self._go(Step.PLACE_CARD, fallback=Fallback.QR)
 
     def card_present(self) -> None:
         """The reader reports a card."""
@@ -394,12 +234,69 @@ class CheckInFlow:
         else:
             self._go(Step.PLACE_CARD)
 
+    def _insurance_qr_scanned(self, text: str) -> None:
+        try:
+            insurance_qr = parse_bhyt_qr(text)
+        except InvalidInputError:
+            self._fail(Problem.QR_UNREADABLE, new_session=True)
+            return
+        self._reset_session()
+        self._session.insurance_qr = insurance_qr
+        self._go(Step.ENTER_NUMBER, digits_rejected=False, insurance_qr=True)
+
+    def enter_number(self) -> None:
+        """ "Nhập số căn cước": no chip to read, the patient types the ID number."""
+        if self.step is Step.IDLE or (
+            self.step is Step.PROBLEM and self._view.fallback is Fallback.NUMBER
+        ):
+            self.touch()
+            self._reset_session()
+            self._go(Step.ENTER_NUMBER, digits_rejected=False, insurance_qr=False)
+
+    def submit_number(self, digits: str) -> None:
+        """The 12-digit ID number, typed: an identity nothing proves (docs/domain.md §4.1)."""
+        if self.step is not Step.ENTER_NUMBER:
+            return
+        self.touch()
+        insurance_qr = self._session.insurance_qr
+        try:
+            if insurance_qr is None:
+                identity = PatientIdentity.typed(digits)
+            else:  # checked against the QR's birth year and sex (docs/domain.md §2.6)
+                identity = PatientIdentity(
+                    id_number=digits,
+                    full_name=insurance_qr.full_name,
+                    date_of_birth=insurance_qr.date_of_birth,
+                    sex=insurance_qr.sex,
+                    address=insurance_qr.address,
+                    bhyt_number=str(insurance_qr.card_number),
+                    trust=IdentityTrust.QR,
+                )
+        except InvalidInputError:
+            self._show(replace(self._view, digits_rejected=True))
+            return
+        self._identified(identity)
+
+    def use_qr(self) -> None:
+        """ "Dùng mã QR": go on with the scanned QR alone, without the chip."""
+        qr = self._session.qr
+        if qr is None or self._view.fallback is not Fallback.QR:
+            return
+        self.touch()
+        try:
+            identity = qr_identity(qr)
+        except InvalidInputError as exc:
+            _log.warning("QR identity refused by the adapter: %s", exc.field)
+            self._fail(Problem.IDENTITY_INCONSISTENT)
+            return
+        self._identified(identity)
+
     def next(self) -> None:
         """ "Tiếp tục" on the identity screen."""
         if self.step is not Step.IDENTITY:
             return
         self.touch()
-        self._session.history.append(Step.IDENTITY)
+        self._decided()
         if self._session.insurance is None:
             self._go(Step.INSURANCE)
         else:
@@ -409,27 +306,45 @@ class CheckInFlow:
         if self.step is not Step.CHOOSE_KIND:
             return
         self.touch()
-        self._session.history.append(Step.CHOOSE_KIND)
+        self._decided()
         self._show(replace(self._view, kind=kind))
-        if self._view.auto_priority or not self._config.kiosk.ask_disability:
+        if self._view.auto_priority:
             self._after_priority()
         else:
-            self._go(Step.CHOOSE_PRIORITY)
+            self._ask_priority(self._questions())
 
-    def choose_disability(self, disability: bool) -> None:
-        if self.step is not Step.CHOOSE_PRIORITY:
+    def answer_priority(self, yes: bool) -> None:
+        """ "Có" / "Không" to the priority question on the screen."""
+        question = self._view.question
+        if self.step is not Step.CHOOSE_PRIORITY or question is None:
             return
         self.touch()
-        self._session.history.append(Step.CHOOSE_PRIORITY)
-        priority = Priority.DISABILITY if disability else Priority.NONE
-        self._show(replace(self._view, priority=priority))
-        self._after_priority()
+        self._decided()
+        if yes:
+            self._show(replace(self._view, priority=ASKED_PRIORITY[question]))
+            self._after_priority()
+            return
+        questions = self._questions()
+        self._ask_priority(questions[questions.index(question) + 1 :])
+
+    def _questions(self) -> list[Question]:
+        """The configured questions this patient can answer yes to (the sex is known)."""
+        identity = self._session.identity
+        female = identity is not None and identity.sex is Sex.FEMALE
+        return [q for q in self._config.priority.ask if q is not Question.PREGNANT or female]
+
+    def _ask_priority(self, questions: list[Question]) -> None:
+        if questions:
+            self._go(Step.CHOOSE_PRIORITY, question=questions[0], priority=Priority.NONE)
+        else:
+            self._show(replace(self._view, priority=Priority.NONE))
+            self._after_priority()
 
     def choose_department(self, code: str) -> None:
         if self.step is not Step.CHOOSE_DEPARTMENT:
             return
         self.touch()
-        self._session.history.append(Step.CHOOSE_DEPARTMENT)
+        self._decided()
         self._go(Step.CONFIRM, department=self._config.department(code))
 
     def confirm(self) -> None:
@@ -453,13 +368,29 @@ class CheckInFlow:
         if not self._session.history or self.step not in WAITING_FOR_PATIENT:
             return
         self.touch()
-        step = self._session.history.pop()
-        self._go(step)
+        step, question = self._session.history.pop()
+        self._go(step, question=question)
+
+    def _decided(self) -> None:
+        """Remember the screen just answered, for :meth:`back`."""
+        self._session.history.append((self.step, self._view.question))
 
     def help(self) -> None:
-        """The patient asked for help: the counter."""
-        if self.step is not Step.IDLE:
-            self._fail(Problem.HELP)
+        """ "Trợ giúp", on every screen: which counter helps, over the current screen. BHYT
+        questions go to the insurance counter once the gateway could not confirm a card."""
+        self.touch()
+        insurance_counter = self._view.insurance in (
+            InsuranceState.UNAVAILABLE,
+            InsuranceState.NOT_FOUND,
+        )
+        counters = self._config.counters
+        counter = counters.insurance if insurance_counter else counters.help
+        self._show(replace(self._view, help_counter=counter))
+
+    def close_help(self) -> None:
+        """ "Quay lại" on the help panel: back to where the patient was."""
+        self.touch()
+        self._show(replace(self._view, help_counter=None))
 
     def cancel(self) -> None:
         """ "Huỷ" / "Về đầu": forget everything and start again."""
@@ -480,7 +411,10 @@ class CheckInFlow:
         elapsed = self._clock() - self._last_touch
         timeouts = self._config.timeouts
         step = self.step
-        if step in WAITING_FOR_PATIENT:
+        if step is Step.IDLE and self._view.help_counter is not None:
+            if elapsed >= timeouts.idle_s:
+                self.close_help()
+        elif step in WAITING_FOR_PATIENT:
             if elapsed >= timeouts.idle_s:
                 _log.info("idle timeout on %s: the patient's data is wiped", step.value)
                 self.reset()
@@ -502,35 +436,47 @@ class CheckInFlow:
         return token == self._session.token
 
     def _fail(self, problem: Problem, *, new_session: bool = False) -> None:
-        counters = self._config.counters
         if new_session:
             self._reset_session()
-        counter = (
-            counters.insurance
-            if problem is Problem.HELP
-            and self._view.insurance
-            in (
-                InsuranceState.UNAVAILABLE,
-                InsuranceState.NOT_FOUND,
-            )
-            else counters.help
-        )
-        keep_patient = problem is Problem.HELP
+        qr = self._session.qr if problem.without_chip else None
+        fallback = None
+        if problem.without_chip:
+            fallback = Fallback.NUMBER if qr is None else Fallback.QR
         self._show(
             View(
                 Step.PROBLEM,
                 problem=problem,
-                counter=counter,
-                patient=self._view.patient if keep_patient else None,
+                counter=self._config.counters.help,
+                fallback=fallback,
             )
         )
         if not problem.retry_with_card:
             self._reset_session()
+            self._session.qr = qr
+
+    def answer_consent(self, given: bool) -> None:
+        """ "Đồng ý" / "Không đồng ý" to reading the chip; the answer goes to the audit log."""
+        if self.step is not Step.CONSENT:
+            return
+        self.touch()
+        _log.info("consent to read the chip: %s", "given" if given else "declined")
+        self._runner.run(lambda: self._hospital.record_consent(given), _log_if_failed)
+        if not given:
+            self._fail(Problem.CONSENT_DECLINED)
+            return
+        self._session.consent = True
+        if self._card_present:
+            self._start_read()
+        else:
+            self._go(Step.PLACE_CARD, fallback=None if self._session.qr is None else Fallback.QR)
 
     def _start_read(self) -> None:
         session = self._session
         credentials = session.credentials
         if credentials is None:
+            return
+        if self._config.kiosk.asks_consent and not session.consent:
+            self._go(Step.CONSENT)
             return
         self._go(Step.READING, progress=0.0, problem=None, counter=None, digits_rejected=False)
         token = session.token
@@ -561,32 +507,37 @@ class CheckInFlow:
         if expired and policy.expired_card is Policy.COUNTER:
             self._fail(Problem.CARD_EXPIRED)
             return
-        if session.qr_id_number is not None and session.qr_id_number != chip.id_number:
+        if session.qr is not None and session.qr.id_number.value != chip.id_number:
             self._fail(Problem.QR_MISMATCH)
             return
         try:
-            identity = patient_identity(chip)
+            identity = patient_identity(read)
         except InvalidInputError as exc:
             _log.warning("chip identity refused by the adapter: %s", exc.field)
             self._fail(Problem.IDENTITY_INCONSISTENT)
             return
-        session.read, session.identity = read, identity
+        session.read = read
+        self._identified(identity, card_expired_on=chip.date_of_expiry if expired else None)
+
+    def _identified(self, identity: PatientIdentity, card_expired_on: date | None = None) -> None:
+        """Show who the patient is, however they came in, and look BHYT up meanwhile."""
+        session, policy = self._session, self._config.kiosk
+        session.identity = identity
         session.credentials = None
-        age = age_on(chip.date_of_birth, today)
-        priority = age_priority(age)
-        notes = []
-        if read.trust is Trust.UNTRUSTED:
-            notes.append("CSCA unknown: chain not verified")
-        if expired:
+        _log.info("identity from %s", identity.trust.value)
+        age = age_on(identity.date_of_birth, self._wall_clock().date())
+        priority = age_priority(age, self._config.priority)
+        notes = [STAFF_NOTES[identity.trust]] if identity.trust in STAFF_NOTES else []
+        if card_expired_on is not None:
             notes.append("ID card expired")
         patient = PatientView(
-            full_name=chip.full_name,
-            masked_id=mask_id_number(chip.id_number, policy.masked_digits),
-            date_of_birth=chip.date_of_birth.gateway_format(),
-            sex=chip.sex.value,
+            full_name=identity.full_name,
+            masked_id=mask_id_number(identity.id_number, policy.masked_digits),
+            date_of_birth=identity.date_of_birth.gateway_format(),
+            sex=identity.sex.value,
             age=age,
-            trust=read.trust,
-            card_expired_on=chip.date_of_expiry if expired else None,
+            trust=identity.trust,
+            card_expired_on=card_expired_on,
         )
         departments = self._config.departments
         self._go(
@@ -599,7 +550,7 @@ class CheckInFlow:
             department=departments[0] if len(departments) == 1 else None,
             staff_note="; ".join(notes),
         )
-        deadline = Deadline.after(self._config.timeouts.lookup_s)
+        deadline, token = Deadline.after(self._config.timeouts.lookup_s), session.token
         self._runner.run(
             lambda: self._hospital.lookup_insurance(identity, deadline),
             lambda outcome: self._looked_up(token, outcome),
@@ -626,7 +577,7 @@ class CheckInFlow:
             return
         session = self._session
         if isinstance(error, AccessDeniedError):
-            if session.qr_id_number is not None:
+            if session.qr is not None:
                 self._fail(Problem.QR_MISMATCH)
                 return
             session.attempts += 1
@@ -643,7 +594,7 @@ class CheckInFlow:
             _log.error("card read failed unexpectedly", exc_info=error)
         else:
             _log.info("card read failed: %s", type(error).__name__)
-        self._fail(_problem_for_card_error(error))
+        self._fail(problem_for_card_error(error))
 
     def _looked_up(self, token: int, outcome: Outcome[InsuranceCheck]) -> None:
         if not self._current(token):
@@ -725,6 +676,11 @@ class CheckInFlow:
         if self._current(token) and shown is not None and shown.ticket == ticket:
             state = PrintState.FAILED if outcome.error is not None else PrintState.PRINTED
             self._show(replace(self._view, ticket=TicketView(ticket, state)))
+
+
+def _log_if_failed(outcome: Outcome[None]) -> None:
+    if outcome.error is not None:
+        _log.error("consent not recorded in the audit log: %s", type(outcome.error).__name__)
 
 
 class _Events:

@@ -27,7 +27,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 
 from kiosk.config import Language
@@ -45,17 +45,18 @@ class SpeechChildError(Exception):
     """The speech process failed, hung or said something that is not the protocol."""
 
 
-def child_command(engine: str) -> list[str]:
-    """The speech process: :mod:`kiosk.qt.speech` with this Python, for ``engine``."""
-    return [sys.executable, "-m", "kiosk.qt.speech", engine]
+def child_command(engine: str, volume: float = 1.0, rate: float = 0.0) -> list[str]:
+    """The speech process: :mod:`kiosk.qt.speech` with this Python, for ``engine``, at
+    ``volume`` (0 to 1) and ``rate`` (-1 to 1, QTextToSpeech's scales)."""
+    return [sys.executable, "-m", "kiosk.qt.speech", engine, f"{volume:g}", f"{rate:g}"]
 
 
 class _Child:
     """One speech process; every read has a deadline."""
 
-    def __init__(self, command: Sequence[str]) -> None:
+    def __init__(self, command: Sequence[str], env: Mapping[str, str] | None) -> None:
         self.process = subprocess.Popen(
-            list(command), stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0
+            list(command), stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0, env=env
         )
         assert self.process.stdin is not None and self.process.stdout is not None
         self._stdin = self.process.stdin.fileno()
@@ -115,7 +116,10 @@ class Voice:
         engine: str = "",
         *,
         enabled: bool = True,
+        volume: float = 1.0,
+        rate: float = 0.0,
         command: Sequence[str] | None = None,
+        env: Mapping[str, str] | None = None,
         start_timeout_s: float = START_TIMEOUT_S,
         reply_timeout_s: float = REPLY_TIMEOUT_S,
         retry_s: float = RETRY_S,
@@ -125,7 +129,10 @@ class Voice:
         self.status = "off (configured silent)" if not enabled else "starting"
         self.delivered = 0
         """Prompts the speech process accepted."""
-        self._command = list(command) if command is not None else child_command(engine)
+        self._command = (
+            list(command) if command is not None else child_command(engine, volume, rate)
+        )
+        self._env = env
         self._start_timeout_s = start_timeout_s
         self._reply_timeout_s = reply_timeout_s
         self._retry_s = retry_s
@@ -178,7 +185,7 @@ class Voice:
             return None
 
     def _start(self) -> _Child:
-        child = _Child(self._command)
+        child = _Child(self._command, self._env)
         try:
             hello = child.receive(self._start_timeout_s)
             languages = hello.get("ready")

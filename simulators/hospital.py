@@ -1,39 +1,49 @@
 """The whole simulated hospital around one kiosk, for ``make run``, the tests and the bench.
 
 A private pcscd with a virtual card slot, the simulated BHXH gateway and HIS on real
-sockets, a QR scanner and a ticket printer on pseudo-terminals, the simulator CSCA, and
-a kiosk configuration pointing at all of them. Personas are "tapped" onto the reader as
+sockets, a QR scanner and a ticket printer on pseudo-terminals, the simulator CSCA, the
+facility's XML0 signing key (its certificate registered with the gateway), and a kiosk
+configuration pointing at all of them, XML0 reporting on. Personas are "tapped" onto the reader as
 issued cards (with faults when asked); their front QR codes are "scanned".
 
 :func:`scripted_check_in` drives a kiosk (``kiosk.qt.app.KioskApp``) through one check-in
 by pressing its buttons, as a person would, and saves a screenshot of every screen.
-:func:`control_window` is the small window of ``make run`` with a display: one button per
-persona to tap its card or scan its QR.
+:func:`run` is ``make run``; with a display it opens the control window
+(:mod:`simulators.control_window`). The screenshots of docs/screenshots come from
+:mod:`simulators.screenshots`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import enum
 import os
 import secrets
 import shutil
 import signal
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from cardreader.transport.pcsc import wait_for_removal
+from hospital_adapter.gateway.submission import Xml0Receipt
+from kiosk.pin import hash_pin
 from simulators.bhxh_gateway import Dataset, Person, RunningGateway, Scenario
 from simulators.bhxh_gateway import serve as serve_gateway
+from simulators.control_window import control_window, place_beside
 from simulators.devices import VirtualPrinter, VirtualQrScanner
+from simulators.facility_pki import P12_PASSWORD, FacilityPki, make_facility
 from simulators.faults import FaultSpec
 from simulators.his import RunningHis
 from simulators.his import serve as serve_his
 from simulators.issuance.card import build_chip, issue_card, sim_pki
 from simulators.pcscd import PcscDaemon
-from simulators.persona import Persona, make_persona, qr_payload
+from simulators.persona import Persona, Sex, make_persona, qr_payload
+from simulators.speech import NO_SPEECHD, RecordingSpeechDispatcher, rms
+from simulators.speech import available as speech_available
 from simulators.timing import TimedCard, TimingModel
 from simulators.vpcd import VirtualReaderSlot
 
@@ -42,25 +52,43 @@ if TYPE_CHECKING:
 
 READER_SETTLE_S = 5.0
 """How long pcscd may take to notice that the hospital's card left (it polls every 0.4 s)."""
+STAFF_PIN = "1357"
+"""The simulated hospital's staff PIN (the kiosk refuses its shipped default, 2468)."""
 GATEWAY_ACCOUNT = {
     "BHXH_USERNAME": "kiosk",
     "BHXH_PASSWORD": "kiosk-password",
     "BHXH_STAFF_NAME": "Trần Thị Bình",
     "BHXH_STAFF_ID": "079190000001",
 }
+FACILITY_CODE = "79024"
+"""The simulated hospital's ``MA_CSKCB``."""
+XML0_INTERVAL_S = 0.5
+"""How often the kiosk's XML0 worker looks at its queue (a real kiosk: seconds)."""
 
 
 @dataclass(frozen=True)
 class Patient:
-    """A persona and what the gateway answers for them (``None``: no BHYT record)."""
+    """A persona and what the gateway answers for them (``None``: no BHYT record);
+    ``born`` makes the persona younger than the personas' range (1935–2011)."""
 
     seed: int
     outcome: str | None
     note: str
+    born: date | None = None
 
     @property
     def persona(self) -> Persona:
-        return make_persona(self.seed)
+        persona = make_persona(self.seed)
+        if self.born is None:
+            return persona
+        century_digit = 2 * ((self.born.year - 1900) // 100) + (0 if persona.sex is Sex.MALE else 1)
+        id_number = f"{persona.id_number[:3]}{century_digit}{self.born.year % 100:02d}"
+        return replace(
+            persona,
+            date_of_birth=self.born,
+            id_number=id_number + persona.id_number[6:],
+            old_id_number=None,
+        )
 
 
 PATIENTS = (
@@ -69,6 +97,11 @@ PATIENTS = (
     Patient(7, "010", "BHYT expired"),
     Patient(51, "000", "ID card expired"),
     Patient(8, "000", "insured"),
+    Patient(23, "000", "aged 75 and over"),
+    Patient(12, "000", "QR only"),
+    Patient(13, "000", "VssID only"),
+    Patient(14, "000", "typed number"),
+    Patient(15, "130", "child under 6", born=date(2022, 4, 9)),
 )
 """The simulated hospital's patients (seeds of :func:`simulators.persona.make_persona`)."""
 
@@ -92,6 +125,7 @@ KIOSK_TOML = """\
 [kiosk]
 fullscreen = false
 voice = true
+facility_type = "{facility_type}"
 
 [timeouts]
 idle_s = {idle_s}
@@ -135,8 +169,19 @@ timeout_s = 3
 path = "{store}"
 
 [hospital]
-facility_code = "79024"
-departments = ["K01", "K02", "K03", "K04", "K05", "K06"]
+facility_code = "{facility_code}"
+
+[xml0]
+enabled = true
+province = "79"
+service_code = "02.1896"
+service_name = "Khám bệnh"
+p12 = "{p12}"
+timeout_s = 5
+interval_s = {xml0_interval_s}
+
+[admin]
+pin_hash = "{pin_hash}"
 """
 
 
@@ -154,11 +199,19 @@ class SimulatedHospital:
     lookup_s: float = 8.0
     idle_s: float = 60.0
     countdown_s: float = 15.0
+    facility_type: str = "state"
+    speechd_address: str = ""
+    """``SPEECHD_ADDRESS`` for its kiosks. Empty: the environment's, and without one an
+    address where nothing listens. The simulated hospital never lets a kiosk autospawn the
+    machine's speech-dispatcher: that daemon would outlive the run."""
+    """ "non_state": the kiosk asks consent before reading the chip."""
     slot: VirtualReaderSlot = field(init=False)
     gateway: RunningGateway = field(init=False)
     his: RunningHis = field(init=False)
     printer: VirtualPrinter = field(init=False)
     scanner: VirtualQrScanner = field(init=False)
+    facility: FacilityPki = field(init=False)
+    """The facility's XML0 signing key (PKCS#12) and the certificate the gateway knows."""
     config_path: Path = field(init=False)
     env: dict[str, str] = field(init=False)
     _stack: contextlib.ExitStack = field(init=False)
@@ -188,6 +241,10 @@ class SimulatedHospital:
         self.printer = stack.enter_context(VirtualPrinter(self.workdir / "tickets"))
         self.scanner = stack.enter_context(VirtualQrScanner())
         csca = sim_pki().csca.write_pem(self.workdir / "csca.pem")
+        self.facility = make_facility(self.workdir / "facility")
+        self.gateway.simulator.register_facility(
+            FACILITY_CODE, self.facility.certificate_pem.read_bytes()
+        )
         departments = "\n".join(
             f'[[departments]]\ncode = "{code}"\nname_vi = "{vi}"\n'
             f'name_en = "{en}"\nroom = "{room}"\n'
@@ -207,6 +264,11 @@ class SimulatedHospital:
                 lookup_s=self.lookup_s,
                 idle_s=self.idle_s,
                 countdown_s=self.countdown_s,
+                facility_type=self.facility_type,
+                pin_hash=hash_pin(STAFF_PIN),
+                facility_code=FACILITY_CODE,
+                p12=self.facility.p12,
+                xml0_interval_s=XML0_INTERVAL_S,
             ),
             encoding="utf-8",
         )
@@ -215,6 +277,9 @@ class SimulatedHospital:
             **self.pcscd.client_env(),
             **GATEWAY_ACCOUNT,
             "CCCD_HOSPITAL_KEY": secrets.token_hex(32),
+            "CCCD_XML0_P12_PASSWORD": P12_PASSWORD,
+            "SPEECHD_ADDRESS": self.speechd_address
+            or os.environ.get("SPEECHD_ADDRESS", NO_SPEECHD),
         }
 
     def _wait_reader_empty(self) -> None:
@@ -232,7 +297,7 @@ class SimulatedHospital:
         """Place ``seed``'s card on the reader (removing any card there first)."""
         if self.slot.inserted:
             self.slot.remove()
-        chip = build_chip(issue_card(make_persona(seed), faults=faults))
+        chip = build_chip(issue_card(self.persona(seed), faults=faults))
         card = (
             chip if self.card_timing is None else TimedCard(chip, self.card_timing, realtime=True)
         )
@@ -241,9 +306,31 @@ class SimulatedHospital:
     def remove(self) -> None:
         self.slot.remove()
 
+    def persona(self, seed: int) -> Persona:
+        """``seed``'s persona as this hospital's patients have it (a child made younger)."""
+        return next((p.persona for p in self.patients if p.seed == seed), make_persona(seed))
+
     def scan(self, seed: int) -> None:
         """Present ``seed``'s front QR to the scanner."""
-        self.scanner.scan(qr_payload(make_persona(seed)))
+        self.scanner.scan(qr_payload(self.persona(seed)))
+
+    def scan_insurance_card(self, seed: int) -> None:
+        """Present ``seed``'s BHYT card QR, as the VssID app shows it (docs/domain.md §3.2)."""
+        record = self.gateway.simulator.dataset.by_id(self.persona(seed).id_number)
+        if record is None:
+            raise ValueError(f"persona {seed} has no BHYT record")
+        person = record.person
+        fields = (
+            record.card_number,
+            person.full_name.encode().hex(),
+            person.date_of_birth.strftime("%d/%m/%Y"),
+            "1" if person.sex == "Nam" else "2",
+            record.address.encode().hex(),
+            record.facility,
+            record.valid_from.strftime("%d/%m/%Y"),
+            record.valid_to.strftime("%d/%m/%Y"),
+        )
+        self.scanner.scan("|".join(fields) + "$")
 
     def gateway_down(self, down: bool = True) -> None:
         self.gateway.simulator.down = down
@@ -259,12 +346,37 @@ DEPARTMENTS = (
 )
 
 
+class WayIn(enum.Enum):
+    """How a scripted patient identifies at the kiosk (docs/kiosk.md, "Ways in")."""
+
+    CHIP = "chip"
+    """The card on the reader, opened with its QR or the 6 digits typed (``use_qr``)."""
+    QR_ONLY = "qr_only"
+    """The front QR, then "use the QR only": the chip is never read."""
+    VSSID = "vssid"
+    """The BHYT card's QR from VssID, then the ID number typed."""
+    TYPED = "typed"
+    """The 12-digit ID number typed on the start screen's keypad."""
+
+
+WAYS_IN = (
+    (WayIn.CHIP, "aged 75 and over"),
+    (WayIn.QR_ONLY, "QR only"),
+    (WayIn.QR_ONLY, "child under 6"),
+    (WayIn.VSSID, "VssID only"),
+    (WayIn.TYPED, "typed number"),
+)
+"""The headless ``make run``'s check-ins after the first: one per way in, by patient."""
+
+
 @dataclass
 class ScriptResult:
     """What one scripted check-in produced."""
 
     steps: list[str] = field(default_factory=list)
     ticket_label: str = ""
+    checkin_id: str = ""
+    """The store's id of the check-in (the XML0 record's ``MA_LK``)."""
     ticket_png: Path | None = None
     screenshots: list[Path] = field(default_factory=list)
     tap_to_ticket_s: float = 0.0
@@ -290,17 +402,22 @@ def scripted_check_in(
     use_qr: bool = True,
     shots: Path | None = None,
     faults: tuple[FaultSpec, ...] = (),
+    way: WayIn = WayIn.CHIP,
 ) -> ScriptResult:
-    """Scan the QR (or type the digits), tap the card, press the buttons to a ticket."""
-    from kiosk.flow import PrintState, Step
+    """Scan the QR (or type the digits), tap the card, press the buttons to a ticket; or
+    come in another ``way`` without the chip."""
     from kiosk.qt.screens import (
         ConfirmScreen,
+        ConsentScreen,
         DepartmentScreen,
         DigitsScreen,
         IdentityScreen,
+        IdleScreen,
         KindScreen,
+        PlaceCardScreen,
         PriorityScreen,
     )
+    from kiosk.view import PrintState, Step
 
     result = ScriptResult()
     flow, window = kiosk.flow, kiosk.window
@@ -321,17 +438,39 @@ def scripted_check_in(
 
     _wait(kiosk, "the start screen", lambda: flow.step is Step.IDLE)
     shot("idle")
-    persona = make_persona(seed)
-    if use_qr:
+    persona = hospital.persona(seed)
+    if way in (WayIn.TYPED, WayIn.VSSID):
+        started = time.perf_counter()
+        if way is WayIn.TYPED:
+            idle = window.screens[Step.IDLE]
+            assert isinstance(idle, IdleScreen)
+            idle.number.click()
+        else:
+            hospital.scan_insurance_card(seed)
+            _wait(kiosk, "the BHYT QR to be read", lambda: flow.step is Step.ENTER_NUMBER)
+        keypad = window.screens[Step.ENTER_NUMBER]
+        assert isinstance(keypad, DigitsScreen)
+        for key in persona.id_number:
+            keypad.keys[key].click()
+        shot("enter-number")
+        keypad.ok.click()
+    elif use_qr:
         hospital.scan(seed)
         _wait(kiosk, "the QR to be read", lambda: flow.step is Step.PLACE_CARD)
         shot("place-card")
         started = time.perf_counter()
-        hospital.tap(seed, faults)
+        if way is WayIn.QR_ONLY:
+            place_card = window.screens[Step.PLACE_CARD]
+            assert isinstance(place_card, PlaceCardScreen)
+            place_card.qr_only.click()
+        else:
+            hospital.tap(seed, faults)
+            _wait(kiosk, "the card to be seen", lambda: flow.step is not Step.PLACE_CARD)
+            started = time.perf_counter()  # from the kiosk seeing the card, as a real one would
     else:
-        started = time.perf_counter()
         hospital.tap(seed, faults)
         _wait(kiosk, "the keypad", lambda: flow.step is Step.ENTER_DIGITS)
+        started = time.perf_counter()  # the kiosk has seen the card
         digits = window.screens[Step.ENTER_DIGITS]
         assert isinstance(digits, DigitsScreen)
         for key in persona.can:
@@ -342,11 +481,21 @@ def scripted_check_in(
         lambda: at(Step.READING) and flow.view.progress > 0.2, 5.0
     ):
         shot("reading")
-    _wait(
-        kiosk,
-        "the card to be read",
-        lambda: not at(Step.READING, Step.PLACE_CARD, Step.ENTER_DIGITS),
-    )
+
+    def card_read() -> None:
+        _wait(
+            kiosk,
+            "the card to be read",
+            lambda: not at(Step.READING, Step.PLACE_CARD, Step.ENTER_DIGITS),
+        )
+
+    card_read()
+    if at(Step.CONSENT):
+        shot("consent")
+        consent = window.screens[Step.CONSENT]
+        assert isinstance(consent, ConsentScreen)
+        consent.yes.click()
+        card_read()
     if at(Step.PROBLEM):
         shot("problem")
         result.problem = flow.view.problem.value if flow.view.problem else ""
@@ -354,7 +503,11 @@ def scripted_check_in(
     _wait(
         kiosk,
         "the photo",
-        lambda: flow.view.patient is None or flow.view.patient.photo is not None,
+        lambda: (
+            flow.view.patient is None
+            or flow.view.patient.photo is not None
+            or not flow.view.patient.trust.from_chip
+        ),
         10.0,
     )
     if at(Step.PROBLEM):
@@ -372,10 +525,11 @@ def scripted_check_in(
     kind = window.screens[Step.CHOOSE_KIND]
     assert isinstance(kind, KindScreen)
     (kind.insured if insured else kind.self_pay).click()
-    if at(Step.CHOOSE_PRIORITY):
-        shot("choose-priority")
-        priority = window.screens[Step.CHOOSE_PRIORITY]
-        assert isinstance(priority, PriorityScreen)
+    priority = window.screens[Step.CHOOSE_PRIORITY]
+    assert isinstance(priority, PriorityScreen)
+    while at(Step.CHOOSE_PRIORITY):
+        question = flow.view.question
+        shot(f"choose-priority-{question.value}" if question else "choose-priority")
         priority.no.click()
     shot("choose-department")
     departments = window.screens[Step.CHOOSE_DEPARTMENT]
@@ -400,6 +554,7 @@ def scripted_check_in(
     ticket = flow.view.ticket
     assert ticket is not None
     result.ticket_label = ticket.ticket.label
+    result.checkin_id = ticket.ticket.checkin_id
     if ticket.printing is PrintState.PRINTED:
         hospital.printer.wait_for_pages(pages_before + 1, 5.0)
         if hospital.printer.saved:
@@ -407,42 +562,19 @@ def scripted_check_in(
     return result
 
 
-CONTROL_STYLE = (
-    "QWidget { font-size: 13px; background: #f4f4f4; color: #111; }"
-    "QPushButton { padding: 4px 10px; min-height: 0; border: 1px solid #0b4f9c;"
-    " border-radius: 4px; }"
-)
+def xml0_receipt(kiosk: KioskApp, checkin_id: str, timeout: float = 15.0) -> Xml0Receipt:
+    """The gateway's receipt for the check-in's XML0 report, once the kiosk's XML0 worker
+    has it in its store."""
+    store = kiosk.services.store
 
+    def report_received() -> bool:
+        report = store.xml0_report(checkin_id)
+        return report is not None and report.receipt is not None
 
-def control_window(hospital: SimulatedHospital) -> object:
-    """The simulator control window: tap a persona's card, scan its QR, pull the card."""
-    from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QWidget
-
-    widget = QWidget()
-    widget.setWindowTitle("Simulated hospital · control")
-    widget.setStyleSheet(CONTROL_STYLE)  # compact: the kiosk's patient-sized style is not for staff
-    grid = QGridLayout(widget)
-    for row, person in enumerate(hospital.patients):
-        persona = person.persona
-        grid.addWidget(QLabel(f"{persona.full_name} — {person.note}"), row, 0)
-        scan = QPushButton("Scan QR")
-        scan.clicked.connect(lambda _=False, s=person.seed: hospital.scan(s))
-        tap = QPushButton("Tap card")
-        tap.clicked.connect(lambda _=False, s=person.seed: hospital.tap(s))
-        forged = QPushButton("Tap forged card")
-        forged.clicked.connect(
-            lambda _=False, s=person.seed: hospital.tap(s, (FaultSpec.parse("tampered-dg=13"),))
-        )
-        grid.addWidget(scan, row, 1)
-        grid.addWidget(tap, row, 2)
-        grid.addWidget(forged, row, 3)
-    pull = QPushButton("Remove card")
-    pull.clicked.connect(hospital.remove)
-    down = QPushButton("Gateway down / up")
-    down.clicked.connect(lambda: hospital.gateway_down(not hospital.gateway.simulator.down))
-    grid.addWidget(pull, len(hospital.patients), 1)
-    grid.addWidget(down, len(hospital.patients), 2)
-    return widget
+    _wait(kiosk, "the XML0 receipt", report_received, timeout)
+    report = store.xml0_report(checkin_id)
+    assert report is not None and report.receipt is not None
+    return report.receipt
 
 
 @contextlib.contextmanager
@@ -487,34 +619,43 @@ def _run(echo: Callable[[str], None], out_dir: Path, headless: bool) -> int:
         shutil.rmtree(out_dir / ours, ignore_errors=True)
     if headless:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
-    with PcscDaemon() as daemon:
+    with contextlib.ExitStack() as stack:
+        daemon = stack.enter_context(PcscDaemon())
         os.environ.update(daemon.client_env())  # before the first PC/SC call
-        with SimulatedHospital(out_dir / "hospital", pcscd=daemon) as hospital:
-            echo(f"pcscd (PID {daemon.pid}), reader {daemon.reader_names[0]!r}")
-            echo(
-                f"BHXH gateway {hospital.gateway.url}, HIS MLLP port {hospital.his.mllp.address[1]}"
+        voice = _demo_speechd(stack, headless)
+        hospital = stack.enter_context(
+            SimulatedHospital(
+                out_dir / "hospital", pcscd=daemon, speechd_address=voice.address if voice else ""
             )
-            echo(f"QR scanner {hospital.scanner.port}, printer {hospital.printer.port}")
-            echo(f"kiosk configuration {hospital.config_path}")
-            with running_kiosk(hospital) as kiosk:
-                if headless:
-                    _scripted_demo(kiosk, hospital, out_dir, echo)
-                    return 0
-                kiosk.show(fullscreen=False)
-                control = control_window(hospital)
-                control.show()  # type: ignore[attr-defined]
-                _place_beside(control, kiosk.window)
-                ready = "kiosk and control windows open; Ctrl-C stops everything"
-                return kiosk.exec(on_running=lambda: echo(ready))
+        )
+        echo(f"pcscd (PID {daemon.pid}), reader {daemon.reader_names[0]!r}")
+        echo(f"BHXH gateway {hospital.gateway.url}, HIS MLLP port {hospital.his.mllp.address[1]}")
+        echo(f"QR scanner {hospital.scanner.port}, printer {hospital.printer.port}")
+        echo(f"kiosk configuration {hospital.config_path}, staff PIN {STAFF_PIN}")
+        with running_kiosk(hospital) as kiosk:
+            if headless:
+                _scripted_demo(kiosk, hospital, out_dir, echo)
+                if voice is not None:
+                    audio = voice.audio()
+                    echo(
+                        f"voice: {len(audio) // 1024} KiB of speech recorded by a private "
+                        f"speech-dispatcher (RMS loudness {rms(audio):.0f})"
+                    )
+                return 0
+            kiosk.show(fullscreen=False)
+            control = control_window(hospital)
+            control.show()  # type: ignore[attr-defined]
+            place_beside(control, kiosk.window)
+            ready = "kiosk and control windows open; Ctrl-C stops everything"
+            return kiosk.exec(on_running=lambda: echo(ready))
 
 
-def _place_beside(control: Any, window: Any) -> None:
-    """Put the control window right of the kiosk, inside the screen (a bare X server
-    places every window at 0,0, over the kiosk)."""
-    screen = control.screen().availableGeometry()
-    width = control.frameGeometry().width()
-    x = min(window.frameGeometry().right() + 16, screen.right() - width)
-    control.move(max(screen.left(), x), screen.top())
+def _demo_speechd(stack: contextlib.ExitStack, headless: bool) -> RecordingSpeechDispatcher | None:
+    """Offscreen, a private speech-dispatcher that records what the kiosk says (stopped by
+    PID with the demo); with a display, the desktop's own, as a kiosk install has."""
+    if not headless or not speech_available():
+        return None
+    return stack.enter_context(RecordingSpeechDispatcher())
 
 
 def _scripted_demo(
@@ -535,122 +676,38 @@ def _scripted_demo(
         f"registered with the HIS ({len(hospital.his.state.registrations)} visit)"
     )
     echo(f"  tap to ticket: {result.tap_to_ticket_s * 1000:.0f} ms")
+    receipt = xml0_receipt(kiosk, result.checkin_id)
+    echo(
+        f"  XML0 signed by the facility and reported to BHXH: maGiaoDich"
+        f" {receipt.transaction_id}, received {receipt.received_at:%H:%M:%S}"
+    )
     echo(f"  printed ticket: {result.ticket_png}")
     for path in result.screenshots:
         echo(f"  screenshot: {path}")
+    _each_way_in(kiosk, hospital, echo)
 
 
-def docs_screenshots(out: Path, echo: Callable[[str], None] = print) -> list[Path]:
-    """Every screen of the kiosk, from real sessions, for docs/screenshots (offscreen).
-
-    A slow card and a slow gateway make the progress screens visible.
-    """
-    from kiosk.flow import Step
-    from kiosk.qt.screens import DigitsScreen
-
-    os.environ["QT_QPA_PLATFORM"] = "offscreen"
-    out.mkdir(parents=True, exist_ok=True)
-    saved: list[Path] = []
-
-    def save(kiosk: KioskApp, name: str, widget: object = None) -> None:
-        kiosk.app.processEvents()
-        path = out / f"{name}.png"
-        (widget or kiosk.window).grab().save(str(path))  # type: ignore[attr-defined]
-        saved.append(path)
-
-    import tempfile
-
-    with tempfile.TemporaryDirectory(prefix="kiosk-shots-") as tmp, PcscDaemon() as daemon:
-        os.environ.update(daemon.client_env())
-        with (
-            SimulatedHospital(
-                Path(tmp),
-                pcscd=daemon,
-                gateway_latency_s=2.0,
-                card_timing=TimingModel(),
-                idle_s=8.0,
-                countdown_s=6.0,
-            ) as hospital,
-            running_kiosk(hospital) as kiosk,
-        ):
-            kiosk.window.setFixedSize(1280, 800)
-            kiosk.window.show()
-            flow = kiosk.flow
-            result = scripted_check_in(kiosk, hospital, patient("insured").seed, shots=out)
-            saved += result.screenshots
-            if result.ticket_png is not None:
-                shutil.copy(result.ticket_png, out / "ticket-printed.png")
-                saved.append(out / "ticket-printed.png")
-            flow.dismiss()
-            hospital.remove()
-            kiosk.wait_until(lambda: not flow.card_on_reader, 5)
-            # The keypad: a card placed without its QR, and a wrong try.
-            hospital.tap(patient("no BHYT record").seed)
-            kiosk.wait_until(lambda: flow.step is Step.ENTER_DIGITS, 10)
-            digits = kiosk.window.screens[Step.ENTER_DIGITS]
-            assert isinstance(digits, DigitsScreen)
-            for key in "1234":
-                digits.keys[key].click()
-            save(kiosk, "20-enter-digits")
-            for key in "56":
-                digits.keys[key].click()
-            digits.ok.click()
-            kiosk.wait_until(lambda: flow.view.digits_rejected, 15)
-            save(kiosk, "21-enter-digits-rejected")
-            for key in make_persona(patient("no BHYT record").seed).can:
-                digits.keys[key].click()
-            digits.ok.click()
-            kiosk.wait_until(lambda: flow.step is Step.IDENTITY, 15)
-            kiosk.wait_until(
-                lambda: flow.view.insurance is not None and flow.view.insurance.value != "pending",
-                10,
-            )
-            kiosk.window.toggle_language()
-            save(kiosk, "22-identity-english")
-            kiosk.window.toggle_language()
-            flow.next()
-            save(kiosk, "23-choose-kind-not-found")
-            kiosk.wait_until(lambda: flow.view.countdown is not None, 10)
-            save(kiosk, "24-idle-countdown")
-            kiosk.wait_until(lambda: flow.step is Step.IDLE, 10)
-            hospital.remove()
-            kiosk.wait_until(lambda: not flow.card_on_reader, 5)
-            # A forged card, and a card pulled away mid-read.
-            hospital.scan(patient("insured").seed)
-            kiosk.wait_until(lambda: flow.step is Step.PLACE_CARD, 5)
-            hospital.tap(patient("insured").seed, (FaultSpec.parse("tampered-dg=13"),))
-            kiosk.wait_until(lambda: flow.step is Step.PROBLEM, 20)
-            save(kiosk, "25-problem-forged-card")
-            flow.dismiss()
-            hospital.remove()
-            kiosk.wait_until(lambda: not flow.card_on_reader, 5)
-            hospital.scan(patient("insured").seed)
-            kiosk.wait_until(lambda: flow.step is Step.PLACE_CARD, 5)
-            hospital.tap(patient("insured").seed, remove_at=12)
-            kiosk.wait_until(lambda: flow.step is Step.PROBLEM, 20)
-            save(kiosk, "26-problem-card-removed")
-            flow.dismiss()
-            kiosk.wait_until(lambda: not flow.card_on_reader, 5)
-            # The gateway down (another patient: the first one's answer is cached): the ticket
-            # sends the patient to the insurance counter.
-            hospital.gateway_down()
-            other = next(p for p in hospital.patients if p.note == "insured" and p.seed != 3)
-            degraded = scripted_check_in(kiosk, hospital, other.seed)
-            if degraded.problem == "":
-                save(kiosk, "27-ticket-check-bhyt-at-counter")
-                if degraded.ticket_png is not None:
-                    shutil.copy(degraded.ticket_png, out / "ticket-printed-degraded.png")
-                    saved.append(out / "ticket-printed-degraded.png")
-            flow.dismiss()
-            hospital.gateway_down(False)
-            # The staff screen.
-            dialog = kiosk.open_admin()
-            for key in "2468":
-                dialog._typer(key)()
-            dialog._submit()
-            kiosk.wait_until(lambda: "Outbox" in dialog.status.text(), 10)
-            save(kiosk, "28-staff-screen", dialog)
-            dialog.accept()
-    for path in saved:
-        echo(str(path))
-    return saved
+def _each_way_in(kiosk: KioskApp, hospital: SimulatedHospital, echo: Callable[[str], None]) -> None:
+    """One check-in per way in (:data:`WAYS_IN`), one line each with its ticket."""
+    flow = kiosk.flow
+    echo("one check-in per way in:")
+    for way, note in WAYS_IN:
+        flow.dismiss()
+        hospital.remove()
+        kiosk.wait_until(lambda: not flow.card_on_reader, 5)
+        result = scripted_check_in(kiosk, hospital, patient(note).seed, department="K01", way=way)
+        if result.problem:
+            raise ScriptError(f"{way.value}: the check-in ended on problem {result.problem}")
+        ticket = flow.view.ticket
+        assert ticket is not None
+        registration = list(hospital.his.state.registrations.values())[-1]
+        bhyt = (
+            f"BHYT checked at counter {ticket.ticket.verify_insurance_at}"
+            if ticket.ticket.verify_insurance_at
+            else "BHYT verified"
+        )
+        priority = ", priority" if ticket.ticket.priority else ""
+        echo(
+            f"  {way.value:<8} ({note}): ticket {result.ticket_label}, K01{priority}, {bhyt},"
+            f" identity {registration.identity} to the HIS"
+        )

@@ -1,5 +1,7 @@
 """Test-suite wide options and the PC/SC client isolation.
 
+- No kiosk reaches the machine's speech-dispatcher: ``SPEECHD_ADDRESS`` names a socket
+  where nothing listens, unless a test sets its own.
 - ``--reader NAME`` opts in to the tests marked ``hardware`` (a physical reader through
   the system pcscd); without it they are skipped.
 - Without ``--reader``, the whole test process talks PC/SC only to the private pcscd
@@ -21,6 +23,7 @@ import pytest
 
 from cardreader.transport.pcsc import CardWaiter
 from simulators.pcscd import PcscDaemon, find_pcscd
+from simulators.speech import NO_SPEECHD
 from simulators.vpcd import VirtualReaderSlot
 
 PCSCD_WORKDIR = pytest.StashKey[Path]()
@@ -40,6 +43,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # No kiosk under test (nor a kiosk process a test starts) may autospawn the machine's
+    # speech-dispatcher, which would outlive the run: tests that speak bring their own.
+    os.environ["SPEECHD_ADDRESS"] = NO_SPEECHD
     if config.getoption("--reader"):
         return  # hardware run: use the system pcscd
     # Short path: AF_UNIX socket paths are limited to 107 bytes.

@@ -1,11 +1,12 @@
-"""The staff screen: PIN, then outbox, printer, readers and scanner, reprint and test print.
+"""The staff screen: PIN, then the outbox and XML0 queues, printer, readers and scanner,
+reprint and test print.
 
 Every status request and print runs on the worker pool; the dialog only shows answers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QGridLayout, QHBoxLayout, QVBoxLayout, QWidget
@@ -18,6 +19,11 @@ from kiosk.qt.screens import button, label
 from kiosk.runner import Outcome
 
 PIN_LENGTH_MAX = 8
+
+
+def _counts(counts: Mapping[str, int]) -> str:
+    """A queue's messages per status, ``delivered: 3, pending: 0, rejected: 0``."""
+    return ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())) or "—"
 
 
 class AdminDialog(QDialog):
@@ -91,7 +97,12 @@ class AdminDialog(QDialog):
     def _submit(self) -> None:
         pin, self.pin = self.pin, ""
         self.pin_display.setText("")
-        if self.gate.check(pin):
+        self.ok.setEnabled(False)
+        self.runner.run(lambda: self.gate.check(pin), self._checked)
+
+    def _checked(self, outcome: Outcome[bool]) -> None:
+        self.ok.setEnabled(True)
+        if outcome.error is None and outcome.unwrap():
             self.heading.setText("Quản trị · Staff")
             self.message.setText("")
             self._unlocked(True)
@@ -110,7 +121,8 @@ class AdminDialog(QDialog):
             self.status.setText(f"Lỗi · Error: {outcome.error}")
             return
         status = outcome.unwrap()
-        outbox = ", ".join(f"{k}: {v}" for k, v in sorted(status.outbox.items())) or "—"
+        outbox = _counts(status.outbox)
+        xml0 = "tắt · off" if status.xml0 is None else _counts(status.xml0)
         printer = status.printer
         printer_text = "không có · none" if printer is None else printer.detail
         if printer is not None and printer.paper_near_end:
@@ -118,6 +130,7 @@ class AdminDialog(QDialog):
         readers = ", ".join(status.readers) or status.reader_error or "—"
         lines = [
             f"Hàng đợi HIS · Outbox: {outbox}",
+            f"Báo cáo XML0 BHXH · XML0 reports: {xml0}",
             f"Máy in · Printer: {printer_text}",
             f"Đầu đọc · Readers: {readers}",
             f"Máy quét QR · Scanner: {status.scanner}",

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from PySide6.QtWidgets import QApplication
 
-from hospital_adapter.visit import VIETNAM_TIME
+from hospital_adapter import VIETNAM_TIME
 from kiosk.admin import PinGate
 from kiosk.app import Services, build_services
 from kiosk.config import KioskConfig
@@ -60,7 +60,7 @@ class KioskApp:
             )
 
         self.flow = self.services.start(make_flow, self.runner)
-        self.gate = PinGate(config.admin)
+        self.gate = PinGate(config.admin, self.services.store)
         self.window = KioskWindow(self.flow, config, self.services.voice, on_admin=self.open_admin)
         self.app.installEventFilter(self.window)
 

@@ -1,4 +1,4 @@
-"""One widget per step of the flow. Each renders a :class:`kiosk.flow.View` and nothing else.
+"""One widget per step of the flow. Each renders a :class:`kiosk.view.View` and nothing else.
 
 One decision per screen, the main action largest and at the bottom right, texts from
 :mod:`kiosk.texts`. :meth:`Screen.clear` empties every field that held personal data.
@@ -21,11 +21,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from hospital_adapter import VisitKind
-from kiosk.card import Trust
+from hospital_adapter import IdentityTrust, VisitKind
 from kiosk.config import KioskConfig
-from kiosk.flow import CheckInFlow, InsuranceState, PrintState, Step, View
+from kiosk.flow import CAN_DIGITS, ID_DIGITS, CheckInFlow
 from kiosk.texts import Texts
+from kiosk.view import Fallback, InsuranceState, PrintState, Step, View
 
 PHOTO_W, PHOTO_H = 240, 320
 
@@ -54,7 +54,6 @@ class ChoiceButton(QPushButton):
     def __init__(self, *, primary: bool = False) -> None:
         super().__init__()
         self.setProperty("role", "choice")
-        self.setProperty("primary", "true" if primary else "false")
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         layout = QVBoxLayout(self)
@@ -62,14 +61,22 @@ class ChoiceButton(QPushButton):
         layout.setSpacing(6)
         self.main = label(role="choiceMain")
         self.sub = label(role="choiceSub")
-        colour = "#FFFFFF" if primary else "#0B4F9C"
         layout.addStretch(1)
         for part in (self.main, self.sub):
             part.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
-            part.setStyleSheet(f"color: {colour}; background: transparent;")
             part.setAlignment(Qt.AlignmentFlag.AlignCenter)
             layout.addWidget(part)
         layout.addStretch(1)
+        self.set_primary(primary)
+
+    def set_primary(self, primary: bool) -> None:
+        """Filled blue (the expected choice) or outlined."""
+        self.setProperty("primary", "true" if primary else "false")
+        self.style().unpolish(self)
+        self.style().polish(self)
+        colour = "#FFFFFF" if primary else "#0B4F9C"
+        for part in (self.main, self.sub):
+            part.setStyleSheet(f"color: {colour}; background: transparent;")
 
     def set_texts(self, main: str, sub: str) -> None:
         self.main.setText(main)
@@ -195,8 +202,13 @@ class IdleScreen(Screen):
                 row.addWidget(self.or_label, 0, Qt.AlignmentFlag.AlignVCenter)
         self.body.addLayout(row)
         self.body.addStretch(1)
+        self.number = button()
+        self.number.setMinimumWidth(560)
+        self.number.clicked.connect(flow.enter_number)
+        self.action_row.addWidget(self.number)
 
     def show_view(self, view: View, texts: Texts) -> None:
+        self.number.setText(texts("idle.number"))
         self.title.setText(texts("idle.title"))
         self.subtitle.setText(texts("idle.body"))
         self.captions[0].setText(texts("idle.qr"))
@@ -215,19 +227,32 @@ class PlaceCardScreen(Screen):
         self.body.addStretch(1)
         self.body.addWidget(self.arrow)
         self.body.addStretch(1)
+        self.qr_only = button()
+        self.qr_only.setMinimumWidth(560)
+        self.qr_only.clicked.connect(flow.use_qr)
+        self.action_row.addWidget(self.qr_only)
 
     def show_view(self, view: View, texts: Texts) -> None:
         self.title.setText(texts("place_card.title"))
         self.subtitle.setText(texts("place_card.body"))
+        self.qr_only.setText(texts("place_card.use_qr"))
+        self.qr_only.setVisible(view.fallback is Fallback.QR)
 
 
 class DigitsScreen(Screen):
-    """The keypad for the last 6 digits of the ID number (the CAN)."""
+    """A big keypad: the last 6 digits of the ID number (the CAN, ``enter_digits``), or the
+    whole 12-digit number when there is no chip (``enter_number``)."""
 
-    step = Step.ENTER_DIGITS
-
-    def __init__(self, flow: CheckInFlow, config: KioskConfig) -> None:
+    def __init__(
+        self,
+        flow: CheckInFlow,
+        config: KioskConfig,
+        step: Step,
+        length: int,
+        submit: Callable[[str], None],
+    ) -> None:
         super().__init__(flow, config)
+        self.step, self.length, self.key, self.submit = step, length, step.value, submit
         self.digits = ""
         self.display = label(role="digits", wrap=False)
         self.display.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -262,7 +287,7 @@ class DigitsScreen(Screen):
         self.keys[key] = widget
 
     def _type(self, key: str) -> None:
-        if len(self.digits) < 6:
+        if len(self.digits) < self.length:
             self.digits += key
         self._show_digits()
 
@@ -273,19 +298,24 @@ class DigitsScreen(Screen):
     def _submit(self) -> None:
         digits, self.digits = self.digits, ""
         self._show_digits()
-        self.flow.submit_digits(digits)
+        self.submit(digits)
 
     def _show_digits(self) -> None:
-        self.display.setText(" ".join(self.digits.ljust(6, "_")))
-        self.ok.setEnabled(len(self.digits) == 6)
+        padded = self.digits.ljust(self.length, "_")
+        if self.length > CAN_DIGITS:  # 079 185 012 345: grouped as people read it out
+            self.display.setText(" ".join(padded[i : i + 3] for i in range(0, self.length, 3)))
+        else:
+            self.display.setText(" ".join(padded))
+        self.ok.setEnabled(len(self.digits) == self.length)
 
     def show_view(self, view: View, texts: Texts) -> None:
-        self.title.setText(texts("enter_digits.title"))
-        self.subtitle.setText(texts("enter_digits.body"))
+        self.title.setText(texts(f"{self.key}.title"))
+        body = "body_insurance_qr" if view.insurance_qr else "body"
+        self.subtitle.setText(texts(f"{self.key}.{body}"))
         self.delete.setText(texts("button.delete"))
         self.ok.setText("OK")
         self.rejected.setVisible(view.digits_rejected)
-        self.rejected.setText(texts("enter_digits.rejected", left=view.attempts_left))
+        self.rejected.setText(texts(f"{self.key}.rejected", left=view.attempts_left))
         self._show_digits()
 
     def clear(self) -> None:
@@ -356,15 +386,16 @@ class IdentityScreen(Screen):
         if patient is None:
             self.clear()
             return
-        verified = patient.trust is Trust.VERIFIED
+        verified = patient.trust is IdentityTrust.CHIP
         self.title.setText(
-            ("✓ " if verified else "")
-            + texts("identity.title.verified" if verified else "identity.title.untrusted")
+            ("✓ " if verified else "") + texts(f"identity.title.{patient.trust.value}")
         )
         self.title.setProperty("role", "verified" if verified else "title")
         self.title.setStyleSheet("font-size: 40px;" if verified else "")
-        self.subtitle.setText("")
-        self.subtitle.setVisible(False)
+        self.subtitle.setText(texts("identity.unverified"))
+        self.subtitle.setVisible(not patient.trust.from_chip)
+        self.photo.setVisible(patient.trust.from_chip)
+        year_only = len(patient.date_of_birth) == 4
         values = {
             "identity.name": patient.full_name,
             "identity.birth": patient.date_of_birth,
@@ -372,8 +403,12 @@ class IdentityScreen(Screen):
             "identity.id": patient.masked_id,
         }
         for key, (caption, value) in self.fields.items():
-            caption.setText(texts(key))
+            caption.setText(
+                texts("identity.birth_year" if key == "identity.birth" and year_only else key)
+            )
             value.setText(values[key])
+            caption.setVisible(bool(values[key]))
+            value.setVisible(bool(values[key]))
         if patient.photo is not None:
             pixmap = QPixmap()
             pixmap.loadFromData(patient.photo)
@@ -436,10 +471,17 @@ class KindScreen(Screen):
             texts("kind.insured_sub") if insured else texts("kind.verify_sub", counter=counter),
         )
         self.self_pay.set_texts(texts("kind.self_pay_button"), texts("kind.self_pay_sub"))
+        # Filled only where the insurance may well hold: an expired or unknown card must not
+        # look chosen already.
+        self.insured.set_primary(
+            state in (InsuranceState.INSURED, InsuranceState.UNAVAILABLE, InsuranceState.PENDING)
+        )
 
 
-class PriorityScreen(Screen):
-    step = Step.CHOOSE_PRIORITY
+class QuestionScreen(Screen):
+    """One yes/no question: two large buttons side by side."""
+
+    yes_key, no_key = "button.yes", "button.no"
 
     def __init__(self, flow: CheckInFlow, config: KioskConfig) -> None:
         super().__init__(flow, config)
@@ -447,18 +489,46 @@ class PriorityScreen(Screen):
         row.setSpacing(32)
         self.yes = ChoiceButton()
         self.no = ChoiceButton()
-        self.yes.clicked.connect(lambda: flow.choose_disability(True))
-        self.no.clicked.connect(lambda: flow.choose_disability(False))
+        self.yes.clicked.connect(lambda: self.answer(True))
+        self.no.clicked.connect(lambda: self.answer(False))
         row.addWidget(self.yes)
         row.addWidget(self.no)
         self.body.addSpacing(24)
         self.body.addLayout(row, 1)
 
+    def answer(self, yes: bool) -> None:
+        raise NotImplementedError
+
+    def show_question(self, title: str, body: str, texts: Texts) -> None:
+        self.title.setText(title)
+        self.subtitle.setText(body)
+        self.yes.set_texts(texts(self.yes_key), "")
+        self.no.set_texts(texts(self.no_key), "")
+
+
+class PriorityScreen(QuestionScreen):
+    step = Step.CHOOSE_PRIORITY
+
+    def answer(self, yes: bool) -> None:
+        self.flow.answer_priority(yes)
+
     def show_view(self, view: View, texts: Texts) -> None:
-        self.title.setText(texts("priority.title"))
-        self.subtitle.setText(texts("priority.body"))
-        self.yes.set_texts(texts("button.yes"), "")
-        self.no.set_texts(texts("button.no"), "")
+        if view.question is not None:
+            key = view.question.value
+            self.show_question(texts(f"priority.title.{key}"), texts(f"priority.body.{key}"), texts)
+
+
+class ConsentScreen(QuestionScreen):
+    """What the chip holds and why it is read, before it is (Luật Căn cước 2023 Đ22 k5)."""
+
+    step = Step.CONSENT
+    yes_key, no_key = "consent.yes", "consent.no"
+
+    def answer(self, yes: bool) -> None:
+        self.flow.answer_consent(yes)
+
+    def show_view(self, view: View, texts: Texts) -> None:
+        self.show_question(texts("consent.title"), texts("consent.body"), texts)
 
 
 class DepartmentScreen(Screen):
@@ -609,12 +679,25 @@ class ProblemScreen(Screen):
         self.body.addSpacing(12)
         self.body.addWidget(self.retry)
         self.body.addStretch(1)
+        self.fallback = button()
+        self.fallback.setMinimumWidth(420)
+        self.fallback.clicked.connect(self._fall_back)
+        self.action_row.addWidget(self.fallback)
         self.home = button(primary=True)
         self.home.setMinimumWidth(420)
         self.home.clicked.connect(flow.dismiss)
         self.action_row.addWidget(self.home)
 
+    def _fall_back(self) -> None:
+        if self.flow.view.fallback is Fallback.QR:
+            self.flow.use_qr()
+        else:
+            self.flow.enter_number()
+
     def show_view(self, view: View, texts: Texts) -> None:
+        self.fallback.setVisible(view.fallback is not None)
+        if view.fallback is not None:
+            self.fallback.setText(texts(f"problem.fallback.{view.fallback.value}"))
         if view.problem is None:
             return
         title, body = texts.problem(view.problem)
@@ -632,7 +715,9 @@ def build_screens(flow: CheckInFlow, config: KioskConfig) -> list[Screen]:
     return [
         IdleScreen(flow, config),
         PlaceCardScreen(flow, config),
-        DigitsScreen(flow, config),
+        DigitsScreen(flow, config, Step.ENTER_DIGITS, CAN_DIGITS, flow.submit_digits),
+        DigitsScreen(flow, config, Step.ENTER_NUMBER, ID_DIGITS, flow.submit_number),
+        ConsentScreen(flow, config),
         BusyScreen(flow, config, Step.READING, "reading"),
         IdentityScreen(flow, config),
         BusyScreen(flow, config, Step.INSURANCE, "insurance"),

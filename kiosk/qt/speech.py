@@ -1,9 +1,10 @@
 """The speech process: QtTextToSpeech behind the line protocol of :mod:`kiosk.voice`.
 
-``python -m kiosk.qt.speech [ENGINE]`` opens the engine (Qt's default when ENGINE is
-empty), says which languages it has a voice for, then speaks each prompt read from stdin
-and exits when stdin closes. It runs in a process of its own because opening the engine
-can block for good (see :mod:`kiosk.voice`); it dies with the kiosk (``PR_SET_PDEATHSIG``).
+``python -m kiosk.qt.speech [ENGINE [VOLUME RATE]]`` opens the engine (Qt's default when
+ENGINE is empty) at VOLUME (0 to 1) and RATE (-1 to 1), says which languages it has a voice
+for, then speaks each prompt read from stdin and exits when stdin closes. It runs in a
+process of its own because opening the engine can block for good (see :mod:`kiosk.voice`);
+it dies with the kiosk (``PR_SET_PDEATHSIG``).
 """
 
 from __future__ import annotations
@@ -48,6 +49,9 @@ def main(argv: list[str]) -> int:
     if speech.state() == QTextToSpeech.State.Error:
         _answer({"error": f"text-to-speech engine error: {speech.errorString()}"})
         return 1
+    if len(argv) >= 3:
+        speech.setVolume(float(argv[1]))
+        speech.setRate(float(argv[2]))
     locales: dict[str, QLocale] = {}
     for code, language in _LANGUAGES.items():
         for locale in speech.availableLocales():

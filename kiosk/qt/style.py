@@ -33,8 +33,8 @@ QLabel[role="notice"] {{
     border: 3px solid {amber_ink}; border-radius: 14px; padding: 14px 20px;
 }}
 QLabel[role="counter"] {{
-    font-size: {title}px; font-weight: 700; color: #FFFFFF; background: {blue};
-    border-radius: 18px; padding: 22px 36px;
+    font-size: {title}px; font-weight: 700; color: {blue}; background: transparent;
+    border: none; border-left: 10px solid {blue}; padding: 6px 0 6px 24px;
 }}
 QLabel[role="number"] {{ font-size: {number}px; font-weight: 800; color: {blue}; }}
 QLabel[role="digits"] {{

@@ -1,6 +1,6 @@
 """The kiosk window: a header, one screen per step, a staff note line, the idle countdown.
 
-The window only renders the flow's :class:`~kiosk.flow.View` and forwards touches to the
+The window only renders the flow's :class:`~kiosk.view.View` and forwards touches to the
 flow; it never does I/O. A timer ticks the flow for the idle timeout; any touch anywhere
 restarts it. Holding the header title for 3 seconds opens the staff screen (from the
 start screen only).
@@ -21,52 +21,67 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kiosk.config import KioskConfig
-from kiosk.flow import CheckInFlow, Step, View
+from kiosk.config import KioskConfig, Question
+from kiosk.flow import CheckInFlow
 from kiosk.qt.screens import Screen, build_screens, button, label
 from kiosk.texts import Texts
+from kiosk.view import Step, View
 from kiosk.voice import Voice
 
 TICK_MS = 250
 ADMIN_HOLD_MS = 3000
 
 
-class Countdown(QWidget):
-    """Covers the window while the idle countdown runs; a touch dismisses it."""
+class Overlay(QWidget):
+    """A panel over the whole window, the screen under it kept as it was."""
 
-    def __init__(self, parent: QWidget, on_touch: Callable[[], None]) -> None:
+    def __init__(self, parent: QWidget) -> None:
         super().__init__(parent)
         self.setObjectName("overlay")
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground)
-        self._on_touch = on_touch
         panel = QWidget()
         panel.setObjectName("overlayPanel")
         panel.setAttribute(Qt.WidgetAttribute.WA_StyledBackground)
         panel.setMaximumWidth(900)
-        inner = QVBoxLayout(panel)
-        inner.setContentsMargins(48, 40, 48, 40)
+        self.inner = QVBoxLayout(panel)
+        self.inner.setContentsMargins(48, 40, 48, 40)
         self.title = label(role="title")
-        self.seconds = label(role="number", wrap=False)
-        self.seconds.setStyleSheet("font-size: 120px;")
         self.body = label(role="subtitle")
-        for part in (self.title, self.seconds, self.body):
-            part.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            inner.addWidget(part)
         outer = QVBoxLayout(self)
         outer.addStretch(1)
         outer.addWidget(panel, 0, Qt.AlignmentFlag.AlignHCenter)
         outer.addStretch(1)
         self.hide()
 
-    def show_seconds(self, seconds: int, texts: Texts) -> None:
-        self.title.setText(texts("countdown.title"))
-        self.seconds.setText(str(seconds))
-        self.body.setText(texts("countdown.body", seconds=seconds))
+    def add_centred(self, *parts: QWidget) -> None:
+        for part in parts:
+            if isinstance(part, QLabel):
+                part.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            self.inner.addWidget(part, 0, Qt.AlignmentFlag.AlignHCenter)
+
+    def cover(self) -> None:
         parent = self.parentWidget()
         if parent is not None:
             self.setGeometry(parent.rect())
         self.show()
         self.raise_()
+
+
+class Countdown(Overlay):
+    """Covers the window while the idle countdown runs; a touch dismisses it."""
+
+    def __init__(self, parent: QWidget, on_touch: Callable[[], None]) -> None:
+        super().__init__(parent)
+        self._on_touch = on_touch
+        self.seconds = label(role="number", wrap=False)
+        self.seconds.setStyleSheet("font-size: 120px;")
+        self.add_centred(self.title, self.seconds, self.body)
+
+    def show_seconds(self, seconds: int, texts: Texts) -> None:
+        self.title.setText(texts("countdown.title"))
+        self.seconds.setText(str(seconds))
+        self.body.setText(texts("countdown.body", seconds=seconds))
+        self.cover()
 
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt API)
         self._on_touch()
@@ -92,6 +107,25 @@ class _HoldButton(QLabel):
         event.accept()
 
 
+class HelpPanel(Overlay):
+    """ "Trợ giúp": which counter helps; "Quay lại" returns to the screen underneath."""
+
+    def __init__(self, parent: QWidget, on_close: Callable[[], None]) -> None:
+        super().__init__(parent)
+        self.counter = label(role="counter", wrap=False)
+        self.back = button(primary=True)
+        self.back.setMinimumWidth(360)
+        self.back.clicked.connect(on_close)
+        self.add_centred(self.title, self.counter, self.body, self.back)
+
+    def show_counter(self, counter: int, texts: Texts) -> None:
+        self.title.setText(texts("help.title"))
+        self.counter.setText(texts("problem.counter", counter=counter))
+        self.body.setText(texts("help.body"))
+        self.back.setText(texts("button.back"))
+        self.cover()
+
+
 class KioskWindow(QMainWindow):
     """Renders the flow. ``on_admin`` is called when staff hold the title on the start screen."""
 
@@ -110,7 +144,8 @@ class KioskWindow(QMainWindow):
         self.texts = Texts(config.kiosk.language)
         self._on_admin = on_admin
         self._shown_step: Step | None = None
-        self._spoken_step: Step | None = None
+        self._spoken: tuple[Step, Question | None, int | None] | None = None
+        """The screen (its priority question, the help panel) last spoken: once each."""
 
         root = QWidget()
         root.setObjectName("root")
@@ -149,6 +184,7 @@ class KioskWindow(QMainWindow):
 
         self.setCentralWidget(root)
         self.countdown = Countdown(root, flow.touch)
+        self.help_panel = HelpPanel(root, flow.close_help)
 
         self._timer = QTimer(self)
         self._timer.setInterval(TICK_MS)
@@ -168,7 +204,6 @@ class KioskWindow(QMainWindow):
         self.header_title.setText(texts("app.title"))
         self.language.setText(texts("button.language"))
         self.help.setText(texts("button.help"))
-        self.help.setVisible(view.step is not Step.IDLE)
         screen = self.screens[view.step]
         if view.step is Step.IDLE:
             for other in self.screens.values():
@@ -179,17 +214,22 @@ class KioskWindow(QMainWindow):
         note = view.staff_note
         self.staff_note.setText(texts("staff.note", note=note) if note else "")
         self.staff_note.setVisible(bool(note))
+        if view.help_counter is not None:
+            self.help_panel.show_counter(view.help_counter, texts)
+        else:
+            self.help_panel.hide()
         if view.countdown is not None:
             self.countdown.show_seconds(view.countdown, texts)
         else:
             self.countdown.hide()
-        if view.step is not self._spoken_step:
-            self._spoken_step = view.step
+        prompt = (view.step, view.question, view.help_counter)
+        if prompt != self._spoken:
+            self._spoken = prompt
             self.speak(view)
 
     def speak(self, view: View) -> None:
         texts = self.texts
-        text = texts.voice(view.step)
+        text = texts.voice(view)
         if view.step is Step.TICKET and view.ticket is not None:
             ticket = view.ticket.ticket
             department = (
@@ -201,13 +241,15 @@ class KioskWindow(QMainWindow):
         elif view.step is Step.PROBLEM and view.problem is not None:
             title, body = texts.problem(view.problem)
             text = f"{title}. {body} {texts('problem.counter', counter=view.counter)}"
+        if view.help_counter is not None:
+            text = f"{texts('help.title')} {texts('problem.counter', counter=view.help_counter)}"
         if text:
             self.voice.say(text, texts.language)
 
     def toggle_language(self) -> None:
         self.flow.touch()
         self.texts.toggle()
-        self._spoken_step = None
+        self._spoken = None
         self.show_view(self.flow.view)
 
     def _admin_requested(self) -> None:
@@ -225,5 +267,6 @@ class KioskWindow(QMainWindow):
     def resizeEvent(self, event: object) -> None:  # noqa: N802 (Qt API)
         super().resizeEvent(event)  # type: ignore[arg-type]
         central = self.centralWidget()
-        if self.countdown.isVisible() and central is not None:
-            self.countdown.setGeometry(central.rect())
+        for overlay in (self.countdown, self.help_panel):
+            if overlay.isVisible() and central is not None:
+                overlay.setGeometry(central.rect())

@@ -48,15 +48,16 @@ from PIL import Image
 
 from cardreader.transport.pcsc import CardWaiter
 from hospital_adapter.config import StoreSettings, load_store_key
+from hospital_adapter.his import configured_registrar
 from hospital_adapter.outbox import OutboxWorker
 from hospital_adapter.store import Store
 from hospital_adapter.visit import VIETNAM_TIME, InsuranceStatus, Priority, VisitKind, utc_now
-from kiosk.app import registrar
 from kiosk.autopilot import Autopilot
 from kiosk.config import KioskConfig, load_config
 from kiosk.devices.ticket_image import render_ticket
-from kiosk.flow import CheckInFlow, Step
+from kiosk.flow import CheckInFlow
 from kiosk.ticket import Ticket
+from kiosk.view import Step
 from simulators.devices import VirtualPrinter
 from simulators.his import HisFault
 from simulators.hospital import PATIENTS as HOSPITAL_PATIENTS
@@ -317,7 +318,7 @@ def test_sigkill_of_the_kiosk_loses_no_printed_ticket_and_no_registration(
         # A kiosk started later drains the outbox: the leases of messages in flight at a
         # kill (60 s) and their holds (deadline + 5 s) are over by then.
         worker = OutboxWorker(
-            store, registrar(config), clock=lambda: utc_now() + timedelta(minutes=10)
+            store, configured_registrar(config), clock=lambda: utc_now() + timedelta(minutes=10)
         )
         report = worker.deliver_due(limit=1000)
         counts = store.outbox_counts()

@@ -57,10 +57,10 @@ from cardreader.files.ids import Ef
 from cardreader.lds.dg2 import parse_dg2
 from hospital_adapter.gateway.resilience import TtlCache
 from kiosk.devices.ticket_image import render_ticket
-from kiosk.flow import Problem, Step, View
 from kiosk.qt.app import KioskApp
 from kiosk.qt.screens import DigitsScreen, IdentityScreen
 from kiosk.ticket import Ticket
+from kiosk.view import Problem, Step, View
 from simulators.bhxh_gateway.dataset import InsuranceRecord
 from simulators.faults import FaultSpec
 from simulators.his import HisFault
@@ -275,7 +275,7 @@ def _pulled_then_confirm(kiosk: KioskApp, hospital: SimulatedHospital, seed: int
     screens[Step.IDENTITY].next.click()  # type: ignore[attr-defined]
     assert kiosk.wait_until(lambda: flow.step is Step.CHOOSE_KIND, 15)
     screens[Step.CHOOSE_KIND].insured.click()  # type: ignore[attr-defined]
-    if flow.step is Step.CHOOSE_PRIORITY:
+    while flow.step is Step.CHOOSE_PRIORITY:  # one question per screen
         screens[Step.CHOOSE_PRIORITY].no.click()  # type: ignore[attr-defined]
     dict(screens[Step.CHOOSE_DEPARTMENT].buttons)["K02"].click()  # type: ignore[attr-defined]
     assert flow.step is Step.CONFIRM
@@ -441,7 +441,7 @@ def test_no_personal_data_in_logs_files_or_kiosk_memory(
             # The idle timeout wiped the patient: flow, session, widgets, memory.
             assert flow.view == View(Step.IDLE)
             session = flow._session
-            assert (session.credentials, session.qr_id_number, session.read) == (None, None, None)
+            assert (session.credentials, session.qr, session.read) == (None, None, None)
             assert (session.identity, session.insurance, session.history) == (None, None, [])
             identity = kiosk.window.screens[Step.IDENTITY]
             assert isinstance(identity, IdentityScreen)

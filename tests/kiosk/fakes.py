@@ -105,10 +105,14 @@ class FakeHospital:
     check_in_error: Exception | None = None
     requests: list[VisitRequest] = field(default_factory=list)
     looked_up: list[PatientIdentity] = field(default_factory=list)
+    consents: list[bool] = field(default_factory=list)
 
     def lookup_insurance(self, identity: PatientIdentity, deadline: Deadline) -> InsuranceCheck:
         self.looked_up.append(identity)
         return self.insurance
+
+    def record_consent(self, given: bool) -> None:
+        self.consents.append(given)
 
     def check_in(
         self, request: VisitRequest, deadline: Deadline, insurance: InsuranceCheck | None = None

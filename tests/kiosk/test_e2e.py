@@ -12,12 +12,19 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from kiosk.flow import InsuranceState, PrintState, Problem, Step
 from kiosk.qt.app import KioskApp
 from kiosk.qt.screens import IdentityScreen
+from kiosk.view import InsuranceState, PrintState, Problem, Step
 from simulators.faults import FaultSpec
-from simulators.hospital import SimulatedHospital, patient, running_kiosk, scripted_check_in
+from simulators.hospital import (
+    SimulatedHospital,
+    WayIn,
+    patient,
+    running_kiosk,
+    scripted_check_in,
+)
 from simulators.pcscd import PcscDaemon
+from simulators.persona import make_persona
 from tests.kiosk.conftest import HungSpeechDispatcher
 
 pytestmark = pytest.mark.pcsc
@@ -60,7 +67,8 @@ def test_insured_patient_gets_a_printed_ticket(
         "place_card",
         "identity",
         "choose_kind",
-        "choose_priority",
+        "choose_priority",  # a severe disability?
+        "choose_priority",  # meritorious service? (a man: never asked about pregnancy)
         "choose_department",
         "confirm",
         "ticket",
@@ -75,6 +83,92 @@ def test_insured_patient_gets_a_printed_ticket(
     ((department, insured, card_number),) = _registrations(hospital)
     assert (department, insured) == ("K03", True) and len(card_number) == 15
     assert hospital.gateway.simulator.stats.lookups == 1
+
+
+def _audited_identities(kiosk: KioskApp) -> list[str]:
+    return [
+        part.removeprefix("identity=")
+        for entry in kiosk.services.store.audit_entries()
+        if entry.action == "checkin"
+        for part in entry.detail.split()
+        if part.startswith("identity=")
+    ]
+
+
+def test_qr_alone_without_the_chip_gets_an_insured_ticket(
+    hospital: SimulatedHospital, kiosk: KioskApp
+) -> None:
+    result = scripted_check_in(kiosk, hospital, INSURED, department="K03", way=WayIn.QR_ONLY)
+    assert result.problem == "" and result.ticket_label == "001"
+    transient = {"insurance", "registering"}
+    assert [step for step in result.steps if step not in transient] == [
+        "idle",
+        "place_card",
+        "identity",
+        "choose_kind",
+        "choose_priority",  # a severe disability?
+        "choose_priority",  # meritorious service? (a man: never asked about pregnancy)
+        "choose_department",
+        "confirm",
+        "ticket",
+    ]
+    assert hospital.slot.inserted is False, "no card was ever placed"
+    ticket = kiosk.flow.view.ticket
+    assert ticket is not None and ticket.ticket.insured
+    assert ticket.ticket.verify_insurance_at is None, "the QR's name and birth date looked up"
+    [registration] = hospital.his.state.registrations.values()
+    assert (registration.department, registration.insured, registration.identity) == (
+        "K03",
+        True,
+        "QR",
+    )
+    assert _audited_identities(kiosk) == ["qr"]
+
+
+def test_typed_number_gets_a_ticket_with_bhyt_checked_at_the_counter(
+    hospital: SimulatedHospital, kiosk: KioskApp
+) -> None:
+    result = scripted_check_in(kiosk, hospital, INSURED, department="K01", way=WayIn.TYPED)
+    assert result.problem == "" and result.ticket_label == "001"
+    assert [step for step in result.steps if step not in {"insurance", "registering"}] == [
+        "idle",
+        "enter_number",
+        "identity",
+        "choose_kind",
+        "choose_priority",  # a severe disability?
+        "choose_priority",  # meritorious service? (a man: never asked about pregnancy)
+        "choose_department",
+        "confirm",
+        "ticket",
+    ]
+    assert hospital.gateway.simulator.stats.lookups == 0, "no name to ask the gateway with"
+    ticket = kiosk.flow.view.ticket
+    assert ticket is not None and ticket.ticket.verify_insurance_at == 2
+    [registration] = hospital.his.state.registrations.values()
+    assert registration.id_number == make_persona(INSURED).id_number
+    assert (registration.family_name, registration.insured, registration.identity) == (
+        "",
+        False,
+        "NHAP",
+    )
+    assert _audited_identities(kiosk) == ["typed"]
+
+
+def test_vssid_qr_and_the_typed_id_number_get_an_insured_ticket(
+    hospital: SimulatedHospital, kiosk: KioskApp
+) -> None:
+    result = scripted_check_in(kiosk, hospital, INSURED, department="K03", way=WayIn.VSSID)
+    assert result.problem == "" and result.ticket_label == "001"
+    assert result.steps[:3] == ["idle", "enter_number", "identity"]
+    ticket = kiosk.flow.view.ticket
+    assert ticket is not None and ticket.ticket.insured
+    assert ticket.ticket.verify_insurance_at is None, "looked up by the BHYT card number"
+    [registration] = hospital.his.state.registrations.values()
+    assert (registration.insured, registration.identity) == (True, "QR")
+    assert (
+        registration.card_number
+        == hospital.gateway.simulator.dataset.by_id(make_persona(INSURED).id_number).card_number
+    )  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize(
@@ -200,3 +294,42 @@ def test_idle_timeout_wipes_the_patient(hospital: SimulatedHospital, kiosk: Kios
     assert identity.photo.pixmap().isNull()
     assert not kiosk.window.countdown.isVisible()
     assert _registrations(hospital) == []
+
+
+@pytest.mark.parametrize("hospital", [{"facility_type": "non_state"}], indirect=True)
+def test_a_private_hospital_asks_consent_before_reading_the_chip(
+    hospital: SimulatedHospital, kiosk: KioskApp
+) -> None:
+    result = scripted_check_in(kiosk, hospital, INSURED, department="K03")
+    assert result.problem == "" and result.ticket_label == "001"
+    assert result.steps[:3] == ["idle", "place_card", "consent"]
+    consents = [
+        (entry.subject, entry.detail)
+        for entry in kiosk.services.store.audit_entries()
+        if entry.action == "consent"
+    ]
+    assert consents == [("", "given")], "the answer, and no one's identity"
+
+
+def test_a_child_under_6_with_the_qr_alone_is_seen_first(
+    hospital: SimulatedHospital, kiosk: KioskApp
+) -> None:
+    """The card of a child under 6 has no photo; the gateway answers 130 (no BHYT card yet)."""
+    child = patient("child under 6").seed
+    result = scripted_check_in(kiosk, hospital, child, department="K05", way=WayIn.QR_ONLY)
+    assert result.problem == "" and result.ticket_label == "001"
+    assert [step for step in result.steps if step not in {"insurance", "registering"}] == [
+        "idle",
+        "place_card",
+        "identity",
+        "choose_kind",
+        "choose_department",
+        "confirm",
+        "ticket",
+    ], "under 6 from the birth date: no priority question"
+    ticket = kiosk.flow.view.ticket
+    assert ticket is not None and ticket.ticket.priority
+    assert ticket.ticket.verify_insurance_at == 2, "130: the counter looks at the child's BHYT"
+    [registration] = hospital.his.state.registrations.values()
+    assert (registration.priority, registration.identity) == ("TE", "QR")
+    assert hospital.gateway.simulator.stats.lookups == 1

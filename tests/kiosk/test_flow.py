@@ -8,20 +8,14 @@ from datetime import date
 import pytest
 
 from cardreader.errors import CardRemovedError, NoCardError, ParseError, ServiceUnavailableError
-from hospital_adapter import BirthDate, InsuranceCheck, Priority, VisitKind
+from hospital_adapter import BirthDate, IdentityTrust, InsuranceCheck, Priority, VisitKind
 from hospital_adapter.errors import StoreError
 from hospital_adapter.gateway import Decision, ResultCode
 from kiosk.card import IdentityRead, Trust, mask_id_number
-from kiosk.config import KioskConfig, KioskSettings, Policy, load_config
-from kiosk.flow import (
-    CheckInFlow,
-    InsuranceState,
-    PrintState,
-    Problem,
-    Step,
-    View,
-    age_on,
-)
+from kiosk.config import KioskConfig, Policy, PrioritySettings, Question, load_config
+from kiosk.flow import CheckInFlow
+from kiosk.policy import age_on
+from kiosk.view import InsuranceState, PrintState, Problem, Step, View
 from tests.kiosk.fakes import (
     HOA,
     HOA_QR,
@@ -60,6 +54,11 @@ class Rig:
     def view(self) -> View:
         return self.flow.view
 
+    def no_priority(self) -> None:
+        """ "Không" to every priority question."""
+        while self.view.step is Step.CHOOSE_PRIORITY:
+            self.flow.answer_priority(False)
+
     def read_with_qr(self) -> None:
         self.flow.qr_scanned(HOA_QR)
         assert self.view.step is Step.PLACE_CARD
@@ -94,7 +93,7 @@ def test_insured_patient_from_qr_to_printed_ticket() -> None:
     assert view.patient.masked_id == "••••••••2345"
     assert view.patient.date_of_birth == "15/03/1985"
     assert view.patient.age == 40
-    assert view.patient.trust is Trust.VERIFIED
+    assert view.patient.trust is IdentityTrust.CHIP
     assert view.patient.photo == b"\x89PNG fake"
     assert view.insurance is InsuranceState.PENDING
     assert view.staff_note == ""
@@ -105,7 +104,7 @@ def test_insured_patient_from_qr_to_printed_ticket() -> None:
     rig.flow.next()
     rig.flow.choose_kind(VisitKind.INSURED)
     assert rig.view.step is Step.CHOOSE_PRIORITY
-    rig.flow.choose_disability(False)
+    rig.no_priority()
     assert rig.view.step is Step.CHOOSE_DEPARTMENT
     rig.flow.choose_department("K03")
     assert rig.view.step is Step.CONFIRM
@@ -120,6 +119,7 @@ def test_insured_patient_from_qr_to_printed_ticket() -> None:
         Priority.NONE,
     )
     assert request.identity.full_name == "Nguyễn Thị Hoa"
+    assert request.identity.trust is IdentityTrust.CHIP
     view = rig.view
     assert view.step is Step.TICKET
     assert view.patient is None, "the patient's details leave the screen with the ticket"
@@ -188,7 +188,7 @@ def test_unknown_csca_follows_the_policy_and_is_never_shown_as_verified(policy: 
         assert rig.view.problem is Problem.CARD_UNTRUSTED
         return
     assert rig.view.step is Step.IDENTITY
-    assert rig.view.patient is not None and rig.view.patient.trust is Trust.UNTRUSTED
+    assert rig.view.patient is not None and rig.view.patient.trust is IdentityTrust.CHIP_UNTRUSTED
     assert "CSCA unknown" in rig.view.staff_note
 
 
@@ -312,7 +312,7 @@ def test_insured_visit_without_confirmed_cover_is_checked_at_the_counter(
     rig.to_kind()
     assert rig.view.insurance is state
     rig.flow.choose_kind(VisitKind.INSURED)
-    rig.flow.choose_disability(False)
+    rig.no_priority()
     rig.flow.choose_department("K01")
     rig.flow.confirm()
     rig.runner.finish()
@@ -324,7 +324,7 @@ def test_self_pay_visit_sends_no_insurance_check() -> None:
     rig = Rig()
     rig.to_kind()
     rig.flow.choose_kind(VisitKind.SELF_PAY)
-    rig.flow.choose_disability(True)
+    rig.flow.answer_priority(True)
     rig.flow.choose_department("K02")
     rig.flow.confirm()
     rig.runner.finish()
@@ -337,7 +337,7 @@ def test_self_pay_visit_sends_no_insurance_check() -> None:
 @pytest.mark.parametrize(
     ("born", "priority"),
     [
-        (BirthDate(1940, 6, 1), Priority.AGED_80_PLUS),
+        (BirthDate(1940, 6, 1), Priority.ELDERLY),
         (BirthDate(2022, 1, 5), Priority.CHILD_UNDER_6),
     ],
 )
@@ -359,10 +359,11 @@ def test_back_goes_one_decision_back() -> None:
     rig = Rig()
     rig.to_kind()
     rig.flow.choose_kind(VisitKind.INSURED)
-    rig.flow.choose_disability(False)
+    rig.no_priority()
     assert rig.view.step is Step.CHOOSE_DEPARTMENT and rig.view.can_go_back
-    rig.flow.back()
-    assert rig.view.step is Step.CHOOSE_PRIORITY
+    for question in (Question.MERIT, Question.PREGNANT, Question.DISABILITY):
+        rig.flow.back()
+        assert (rig.view.step, rig.view.question) == (Step.CHOOSE_PRIORITY, question)
     rig.flow.back()
     assert rig.view.step is Step.CHOOSE_KIND
     rig.flow.back()
@@ -392,7 +393,7 @@ def test_no_idle_timeout_while_the_system_works_and_ticket_auto_dismiss() -> Non
     rig = Rig()
     rig.to_kind()
     rig.flow.choose_kind(VisitKind.SELF_PAY)
-    rig.flow.choose_disability(False)
+    rig.no_priority()
     rig.flow.choose_department("K01")
     rig.flow.confirm()
     rig.clock.advance(CONFIG.timeouts.idle_s * 2)
@@ -410,7 +411,7 @@ def test_registration_failure_and_printer_failure() -> None:
     rig.hospital.check_in_error = StoreError("disk full")
     rig.to_kind()
     rig.flow.choose_kind(VisitKind.SELF_PAY)
-    rig.flow.choose_disability(False)
+    rig.no_priority()
     rig.flow.choose_department("K01")
     rig.flow.confirm()
     rig.runner.finish()
@@ -420,30 +421,52 @@ def test_registration_failure_and_printer_failure() -> None:
     rig.printer.error = OSError("paper out")
     rig.to_kind()
     rig.flow.choose_kind(VisitKind.SELF_PAY)
-    rig.flow.choose_disability(False)
+    rig.no_priority()
     rig.flow.choose_department("K01")
     rig.flow.confirm()
     rig.runner.finish_all()
     assert rig.view.ticket is not None and rig.view.ticket.printing is PrintState.FAILED
 
 
-def test_help_and_cancel() -> None:
+def test_help_opens_over_any_screen_and_returns_to_it() -> None:
     rig = Rig()
+    rig.flow.help()  # the start screen too
+    assert (rig.view.step, rig.view.help_counter) == (Step.IDLE, CONFIG.counters.help)
+    rig.flow.close_help()
+    assert rig.view == View(Step.IDLE)
+    rig.flow.qr_scanned(HOA_QR)
+    rig.flow.card_present()
+    rig.flow.help()  # while the card is read: the read goes on underneath
+    rig.runner.finish()
+    assert (rig.view.step, rig.view.help_counter) == (Step.IDENTITY, CONFIG.counters.help)
+    rig.runner.finish()  # the lookup
+    rig.flow.close_help()
+    assert rig.view.step is Step.IDENTITY and rig.view.patient is not None
+    rig.flow.next()
+    assert rig.view.step is Step.CHOOSE_KIND, "the check-in goes on where it was"
+
+
+def test_help_sends_bhyt_questions_to_the_insurance_counter() -> None:
+    rig = Rig()
+    rig.hospital.insurance = InsuranceCheck(Decision.RETRY, None, degraded=True)
     rig.to_kind()
     rig.flow.help()
-    assert (rig.view.problem, rig.view.counter) == (Problem.HELP, CONFIG.counters.help)
-    rig.flow.dismiss()
-    assert rig.view == View(Step.IDLE)
+    assert rig.view.help_counter == CONFIG.counters.insurance
+
+
+def test_cancel() -> None:
+    rig = Rig()
+    rig.flow.card_present()
     rig.flow.qr_scanned(HOA_QR)
     assert rig.view.step is Step.READING, "the card is still on the reader"
     rig.flow.cancel()
     assert rig.view == View(Step.IDLE)
 
 
-def test_ask_disability_off_and_single_department_skip_those_screens() -> None:
+def test_no_priority_questions_and_single_department_skip_those_screens() -> None:
     config = replace(
         CONFIG,
-        kiosk=KioskSettings(ask_disability=False),
+        priority=PrioritySettings(ask=()),
         departments=CONFIG.departments[:1],
     )
     rig = Rig(config)

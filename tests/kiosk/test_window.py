@@ -8,10 +8,11 @@ from pytestqt.qtbot import QtBot
 
 from hospital_adapter import VisitKind
 from kiosk.config import Language, load_config
-from kiosk.flow import CheckInFlow, Step
+from kiosk.flow import CheckInFlow
 from kiosk.qt import style
 from kiosk.qt.screens import DigitsScreen, IdentityScreen
 from kiosk.qt.window import KioskWindow
+from kiosk.view import Step
 from kiosk.voice import Voice
 from tests.kiosk.fakes import NOW, FakeCard, FakeClock, FakeHospital, FakePrinter, ManualRunner
 
@@ -60,7 +61,8 @@ def test_every_screen_renders_and_patient_data_is_wiped(qtbot: QtBot) -> None:
     runner.finish()
     assert flow.step is Step.CHOOSE_KIND
     flow.choose_kind(VisitKind.INSURED)
-    flow.choose_disability(False)
+    while flow.step is Step.CHOOSE_PRIORITY:
+        flow.answer_priority(False)
     flow.choose_department("K01")
     flow.confirm()
     runner.finish_all()
