@@ -203,7 +203,8 @@ class SimulatedHospital:
     speechd_address: str = ""
     """``SPEECHD_ADDRESS`` for its kiosks. Empty: the environment's, and without one an
     address where nothing listens. The simulated hospital never lets a kiosk autospawn the
-    machine's speech-dispatcher: that daemon would outlive the run."""
+    machine's speech-dispatcher (:data:`simulators.speech.NO_SPEECHD`): that daemon would
+    outlive the run."""
     """ "non_state": the kiosk asks consent before reading the chip."""
     slot: VirtualReaderSlot = field(init=False)
     gateway: RunningGateway = field(init=False)
@@ -278,9 +279,10 @@ class SimulatedHospital:
             **GATEWAY_ACCOUNT,
             "CCCD_HOSPITAL_KEY": secrets.token_hex(32),
             "CCCD_XML0_P12_PASSWORD": P12_PASSWORD,
-            "SPEECHD_ADDRESS": self.speechd_address
-            or os.environ.get("SPEECHD_ADDRESS", NO_SPEECHD),
+            **{key: os.environ.get(key, value) for key, value in NO_SPEECHD.items()},
         }
+        if self.speechd_address:
+            self.env["SPEECHD_ADDRESS"] = self.speechd_address
 
     def _wait_reader_empty(self) -> None:
         """Leave the reader empty as pcscd sees it: it notices a removal only at its next

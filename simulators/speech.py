@@ -36,8 +36,13 @@ pcm.!default {{
     format "raw"
 }}
 """
-NO_SPEECHD = "unix_socket:/nonexistent/speechd.sock"
-"""A ``SPEECHD_ADDRESS`` where no speech-dispatcher listens: silent, and nothing autospawned."""
+NO_SPEECHD = {
+    "SPEECHD_ADDRESS": "unix_socket:/nonexistent/speechd.sock",
+    "SPEECHD_CMD": "/bin/false",
+}
+"""An environment where no speech-dispatcher answers and none is started: libspeechd
+autospawns ``SPEECHD_CMD`` (a daemon that outlives its caller) when the address is
+silent, and ``false`` refuses at once. Kiosks under it stay silent."""
 SAMPLE_BYTES = 2
 READY_TIMEOUT_S = 10.0
 

@@ -1,7 +1,7 @@
 """Test-suite wide options and the PC/SC client isolation.
 
-- No kiosk reaches the machine's speech-dispatcher: ``SPEECHD_ADDRESS`` names a socket
-  where nothing listens, unless a test sets its own.
+- No kiosk reaches or autospawns the machine's speech-dispatcher
+  (:data:`simulators.speech.NO_SPEECHD`), unless a test gives its own address.
 - ``--reader NAME`` opts in to the tests marked ``hardware`` (a physical reader through
   the system pcscd); without it they are skipped.
 - Without ``--reader``, the whole test process talks PC/SC only to the private pcscd
@@ -45,7 +45,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     # No kiosk under test (nor a kiosk process a test starts) may autospawn the machine's
     # speech-dispatcher, which would outlive the run: tests that speak bring their own.
-    os.environ["SPEECHD_ADDRESS"] = NO_SPEECHD
+    os.environ.update(NO_SPEECHD)
     if config.getoption("--reader"):
         return  # hardware run: use the system pcscd
     # Short path: AF_UNIX socket paths are limited to 107 bytes.
