@@ -65,6 +65,31 @@ EXIT_REFUSED = 5
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def _options(*options: Callable[[F], F]) -> Callable[[F], F]:
+    """One decorator applying click ``options`` in the order given (top to bottom)."""
+
+    def decorate(command: F) -> F:
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return decorate
+
+
+def _patient_options(timeout_s: float) -> Callable[[F], F]:
+    """The patient and gateway options ``lookup`` and ``history`` share."""
+    return _options(
+        click.option("--id", "card_or_id", required=True, help="12-digit ID, BHYT or BHXH number."),
+        click.option("--name", required=True, help="Full name, with diacritics."),
+        click.option("--dob", required=True, help="Date of birth, dd/mm/yyyy or yyyy."),
+        click.option("--gateway", "url", help="Gateway base URL (overrides [gateway] url)."),
+        click.option(
+            "--timeout", type=float, default=timeout_s, show_default=True, help="Seconds."
+        ),
+        click.option("--json", "as_json", is_flag=True, help="Print the typed result as JSON."),
+    )
+
+
 def _friendly(func: F) -> F:
     """Turn the package's errors into one readable line and a documented exit code."""
 
@@ -155,12 +180,7 @@ def check(ctx: click.Context) -> None:
 
 
 @main.command()
-@click.option("--id", "card_or_id", required=True, help="12-digit ID, BHYT or BHXH number.")
-@click.option("--name", required=True, help="Full name, with diacritics.")
-@click.option("--dob", required=True, help="Date of birth, dd/mm/yyyy or yyyy.")
-@click.option("--gateway", "url", help="Gateway base URL (overrides [gateway] url).")
-@click.option("--timeout", type=float, default=30.0, show_default=True, help="Seconds.")
-@click.option("--json", "as_json", is_flag=True, help="Print the typed result as JSON.")
+@_patient_options(timeout_s=30.0)
 @click.pass_context
 @_friendly
 def lookup(
@@ -292,12 +312,7 @@ def purge(ctx: click.Context) -> None:
 
 
 @main.command()
-@click.option("--id", "card_or_id", required=True, help="12-digit ID, BHYT or BHXH number.")
-@click.option("--name", required=True, help="Full name, with diacritics.")
-@click.option("--dob", required=True, help="Date of birth, dd/mm/yyyy or yyyy.")
-@click.option("--gateway", "url", help="Gateway base URL (overrides [gateway] url).")
-@click.option("--timeout", type=float, default=60.0, show_default=True, help="Seconds.")
-@click.option("--json", "as_json", is_flag=True, help="Print the typed result as JSON.")
+@_patient_options(timeout_s=60.0)
 @click.pass_context
 @_friendly
 def history(
@@ -331,18 +346,13 @@ def xml0() -> None:
     """
 
 
-def _key_options(command: F) -> F:
-    """``--p12 FILE`` or ``--pkcs11 MODULE --token LABEL [--key-label LABEL]``."""
-    for option in reversed(
-        (
-            click.option("--p12", type=click.Path(dir_okay=False), help="PKCS#12 key file."),
-            click.option("--pkcs11", "module", help="PKCS#11 library of the USB token."),
-            click.option("--token", help="Label of the token (with --pkcs11)."),
-            click.option("--key-label", help="Label of the key, if the token holds several."),
-        )
-    ):
-        command = option(command)
-    return command
+_key_options = _options(
+    click.option("--p12", type=click.Path(dir_okay=False), help="PKCS#12 key file."),
+    click.option("--pkcs11", "module", help="PKCS#11 library of the USB token."),
+    click.option("--token", help="Label of the token (with --pkcs11)."),
+    click.option("--key-label", help="Label of the key, if the token holds several."),
+)
+"""``--p12 FILE`` or ``--pkcs11 MODULE --token LABEL [--key-label LABEL]``."""
 
 
 def _key_source(

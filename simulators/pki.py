@@ -75,6 +75,20 @@ _HASHES: dict[str, type[hashes.HashAlgorithm]] = {
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
 
+CA_KEY_USAGE = x509.KeyUsage(
+    digital_signature=False,
+    content_commitment=False,
+    key_encipherment=False,
+    data_encipherment=False,
+    key_agreement=False,
+    key_cert_sign=True,
+    crl_sign=True,
+    encipher_only=False,
+    decipher_only=False,
+)
+"""A certification authority's key usage: certificates and CRLs only (RFC 5280 §4.2.1.3)."""
+
+
 class Algorithm(enum.Enum):
     """Key type and signature scheme of a certificate holder: (label, curve, default hash)."""
 
@@ -337,22 +351,11 @@ class Pki:
 
         ``subject`` replaces the name C, O, CN made of ``country`` and ``common_name``.
         """
-        usage = x509.KeyUsage(
-            digital_signature=False,
-            content_commitment=False,
-            key_encipherment=False,
-            data_encipherment=False,
-            key_agreement=False,
-            key_cert_sign=True,
-            crl_sign=True,
-            encipher_only=False,
-            decipher_only=False,
-        )
         return self._issue(
             subject or _name(country, "Test PKI", common_name or f"CSCA {country} test"),
             None,
             algorithm,
-            [(x509.BasicConstraints(ca=True, path_length=0), True), (usage, True)],
+            [(x509.BasicConstraints(ca=True, path_length=0), True), (CA_KEY_USAGE, True)],
             not_before or self.now - timedelta(days=1),
             not_after or self.now + timedelta(days=15 * 365),
             rsa_bits,

@@ -615,17 +615,28 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._send(404, {"maKetQua": "404"})
 
-    def _lookup(self, sim: GatewaySimulator, query: str, raw: bytes) -> None:
+    def _shared_fault(self, sim: GatewaySimulator) -> tuple[bool, Fault | None]:
+        """Draw the next fault and play what every endpoint does alike: a reset or an HTTP
+        500 answers the request (``True``); a hang delays it, an expiry drops the tokens.
+        The fault goes back to the endpoint for its own answer."""
         fault = sim.next_fault()
         if fault is Fault.RESET:
             self._reset()
-            return
+            return True, fault
+        if fault is Fault.HTTP_500:
+            self._send_raw(500, b"<html>Internal Server Error</html>", "text/html")
+            return True, fault
         if fault is Fault.HANG:
             time.sleep(sim.hang_s)
-        elif fault is Fault.HTTP_500:
-            self._send_raw(500, b"<html>Internal Server Error</html>", "text/html")
+        elif fault in (Fault.TOKEN_EXPIRED, Fault.AUTH_IN_200):
+            sim.expire_tokens()
+        return False, fault
+
+    def _lookup(self, sim: GatewaySimulator, query: str, raw: bytes) -> None:
+        answered, fault = self._shared_fault(sim)
+        if answered:
             return
-        elif fault is Fault.GARBAGE:
+        if fault is Fault.GARBAGE:
             self._send_raw(200, b"<html>maintenance</html>", "text/html")
             return
         elif fault in (Fault.CODE_100, Fault.CODE_101, Fault.CODE_500):
@@ -637,8 +648,6 @@ class _Handler(BaseHTTPRequestHandler):
         elif fault is Fault.GZIP_BOMB:
             self._send_raw(200, gzip_bomb(), "application/json", encoding="gzip")
             return
-        elif fault in (Fault.TOKEN_EXPIRED, Fault.AUTH_IN_200):
-            sim.expire_tokens()
         try:
             body = json.loads(raw)
         except (UnicodeDecodeError, json.JSONDecodeError):
@@ -667,20 +676,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _submit(self, sim: GatewaySimulator, raw: bytes) -> None:
         """``checkInKcbQd3176``: a form body, the credentials in headers; faults as lookups."""
-        fault = sim.next_fault()
-        if fault is Fault.RESET:
-            self._reset()
+        answered, fault = self._shared_fault(sim)
+        if answered:
             return
-        if fault is Fault.HANG:
-            time.sleep(sim.hang_s)
-        elif fault is Fault.HTTP_500:
-            self._send_raw(500, b"<html>Internal Server Error</html>", "text/html")
-            return
-        elif fault is Fault.CODE_500:
+        if fault is Fault.CODE_500:
             self._send(200, _receipt_answer("500", None, datetime.now(VIETNAM), _NOTES["500"]))
             return
-        elif fault in (Fault.TOKEN_EXPIRED, Fault.AUTH_IN_200):
-            sim.expire_tokens()
         headers = {name.lower(): value for name, value in self.headers.items()}
         form = dict(urllib.parse.parse_qsl(raw.decode("ascii", "replace")))
         answer = sim.submit(headers, form)
