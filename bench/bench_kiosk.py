@@ -1,6 +1,6 @@
 """Kiosk figures: tap-to-ticket time, memory footprint and start-up time.
 
-Tap to ticket: the scripted check-in of ``simulators.hospital`` (QR scanned, card tapped,
+Tap to ticket: the scripted check-in of ``simulators.scripted`` (QR scanned, card tapped,
 every button pressed as a person would, ticket printed on the pty printer) with cards that
 answer as slowly as a real chip (``simulators.timing.TimingModel``: PACE, Chip
 Authentication, 8 ms per APDU, 424 kbit/s) and a BHXH gateway latency of 300 ms, through
@@ -29,8 +29,10 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from simulators.hospital import Patient, SimulatedHospital, running_kiosk, scripted_check_in
+from simulators.hospital import SimulatedHospital, running_kiosk
+from simulators.patients import Patient
 from simulators.pcscd import PcscDaemon
+from simulators.scripted import scripted_check_in
 from simulators.timing import TimingModel
 
 RUNS = int(os.environ.get("BENCH_KIOSK_RUNS", "50"))

@@ -1,9 +1,9 @@
-"""What the kiosk needs from a card read, as plain records and one port.
+"""The kiosk's card port: what a card read gives the flow, and the port that reads it.
 
 The flow never sees a transport or a data group: a :class:`CardReaderPort` opens the chip
 with the given credentials, reports progress, then the identity as soon as the identity
-files are verified, then the photo (DG2, read after the identity). Adapters live in
-:mod:`kiosk.card_pcsc`.
+files are verified, already as the hospital's :class:`hospital_adapter.PatientIdentity`,
+then the photo (DG2, read after the identity). Adapters live in :mod:`kiosk.card_pcsc`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from datetime import date
 from typing import Protocol
 
 from cardreader import Credentials
-from hospital_adapter import BirthDate, Sex
+from hospital_adapter import IdentityTrust, PatientIdentity
 
 
 class Trust(enum.Enum):
@@ -27,31 +27,35 @@ class Trust(enum.Enum):
     INVALID = "invalid"
     """A proof failed: altered or cloned data. Refused, sent to the counter."""
 
-
-@dataclass(frozen=True)
-class ChipIdentity:
-    """Who the chip says the holder is (DG13 with the MRZ of DG1, docs/domain.md §2)."""
-
-    id_number: str = field(repr=False)
-    full_name: str = field(repr=False)
-    date_of_birth: BirthDate = field(repr=False)
-    sex: Sex
-    address: str = field(default="", repr=False)
-    date_of_expiry: date | None = field(default=None, repr=False)
-    """``None``: the card has no expiry (issued at 58 or older)."""
-
-    def expired_on(self, day: date) -> bool:
-        return self.date_of_expiry is not None and self.date_of_expiry < day
+    @property
+    def identity_trust(self) -> IdentityTrust:
+        """The trust level the hospital records for an identity the chip gave with this
+        verdict (an INVALID one is refused before it reaches the hospital)."""
+        return IdentityTrust.CHIP if self is Trust.VERIFIED else IdentityTrust.CHIP_UNTRUSTED
 
 
 @dataclass(frozen=True)
 class IdentityRead:
-    """The identity with its verdict; ``detail`` explains the verdict to staff (no
-    personal data: check names and reasons only)."""
+    """What the chip says, as the one record the adapter takes, with the chip's verdict.
 
-    identity: ChipIdentity
+    ``identity`` is the hospital's :class:`hospital_adapter.PatientIdentity` (DG13 with the
+    MRZ of DG1, docs/domain.md §2), its ``trust`` the verdict's (:attr:`Trust.identity_trust`).
+    Beside it, what the screen shows and the adapter does not keep: the card's expiry
+    (``None``: the card has no expiry, issued at 58 or older) and ``detail``, which explains
+    the verdict to staff (no personal data: check names and reasons only).
+    """
+
+    identity: PatientIdentity
     trust: Trust
     detail: str = ""
+    date_of_expiry: date | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.identity.trust is not self.trust.identity_trust:
+            raise ValueError("the identity's trust does not match the chip's verdict")
+
+    def expired_on(self, day: date) -> bool:
+        return self.date_of_expiry is not None and self.date_of_expiry < day
 
 
 class CardEvents(Protocol):
@@ -74,7 +78,9 @@ class CardReaderPort(Protocol):
 
     Raises :class:`cardreader.errors.CardError` subclasses: ``CardRemovedError`` (pulled
     out), ``AccessDeniedError`` (wrong CAN), ``NoCardError``, other ``TransportError``
-    and ``ParseError``. An error after :meth:`CardEvents.identity` only loses the photo.
+    and ``ParseError``; :class:`hospital_adapter.InvalidInputError` when the chip's fields
+    contradict each other (no identity is then reported). An error after
+    :meth:`CardEvents.identity` only loses the photo.
     """
 
     def read(self, credentials: Credentials, events: CardEvents) -> None: ...

@@ -1,8 +1,9 @@
 """The card backend ``pcsc``: any PC/SC reader, through cardreader's verified read.
 
 :class:`PcscCardReader` opens the card, reads and verifies the identity files, reports
-the identity, then reads the photo in the same session (``cardreader.verified_read``).
-:class:`PcscCardWatcher` reports cards arriving and leaving from a background thread.
+the identity (:func:`identity_read`: straight into the hospital's record), then reads the
+photo in the same session (``cardreader.verified_read``). :class:`PcscCardWatcher` reports
+cards arriving and leaving from a background thread.
 """
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ from cardreader import (
     list_readers,
 )
 from cardreader import Sex as CardSex
-from hospital_adapter import BirthDate, Sex
-from kiosk.card import CardEvents, ChipIdentity, IdentityRead, Trust
+from hospital_adapter import BirthDate, PatientIdentity, Sex
+from kiosk.card import CardEvents, IdentityRead, Trust
 
 _log = logging.getLogger(__name__)
 
@@ -59,20 +60,25 @@ def _birth(identity: CitizenIdentity) -> BirthDate:
     raise ParseError("the card gives no date of birth")
 
 
-def chip_identity(identity: CitizenIdentity) -> ChipIdentity:
-    """The kiosk's record of what the chip says; :class:`ParseError` if a field is missing."""
+def identity_read(identity: CitizenIdentity, trust: Trust, detail: str = "") -> IdentityRead:
+    """The chip's parse result as the hospital's :class:`PatientIdentity` (its trust level
+    the verdict's), with the card's expiry beside it: the one conversion from the card to
+    the hospital. Raises :class:`ParseError` if a field the hospital needs is missing, and
+    :class:`hospital_adapter.InvalidInputError` if the fields contradict each other (the ID
+    number's birth year or sex digit, docs/domain.md §2.6)."""
     if identity.id_number is None or identity.full_name is None or identity.sex is None:
         raise ParseError("the card lacks the ID number, the name or the sex")
-    expiry = identity.date_of_expiry.value.value if identity.date_of_expiry else None
     residence = identity.place_of_residence
-    return ChipIdentity(
+    patient = PatientIdentity(
         id_number=identity.id_number.value,
         full_name=identity.full_name.value,
         date_of_birth=_birth(identity),
         sex=_SEX[identity.sex.value],
         address=residence.value if residence is not None else "",
-        date_of_expiry=expiry,
+        trust=trust.identity_trust,
     )
+    expiry = identity.date_of_expiry.value.value if identity.date_of_expiry else None
+    return IdentityRead(patient, trust, detail, date_of_expiry=expiry)
 
 
 class _Progress:
@@ -115,8 +121,7 @@ class PcscCardReader:
             verified = VerifiedReader(transport, credentials, self.trust)
             progress = _Progress(events)
             result = verified.read_identity(progress)
-            trust, detail = trust_of(result.report)
-            events.identity(IdentityRead(chip_identity(result.identity), trust, detail))
+            events.identity(identity_read(result.identity, *trust_of(result.report)))
             photo = verified.read_photo()
             photo_trust, _ = trust_of(photo.report)
             if photo.problem is not None:

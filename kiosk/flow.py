@@ -63,7 +63,6 @@ from kiosk.policy import (
     age_on,
     age_priority,
     insurance_state,
-    patient_identity,
     problem_for_card_error,
     qr_identity,
 )
@@ -495,7 +494,6 @@ class CheckInFlow:
             return
         session, policy = self._session, self._config.kiosk
         today = self._wall_clock().date()
-        chip = read.identity
         if read.trust is Trust.INVALID:
             _log.warning("card refused: verification failed (%s)", read.detail)
             self._fail(Problem.CARD_INVALID)
@@ -503,21 +501,15 @@ class CheckInFlow:
         if read.trust is Trust.UNTRUSTED and policy.untrusted_card is Policy.COUNTER:
             self._fail(Problem.CARD_UNTRUSTED)
             return
-        expired = chip.expired_on(today)
+        expired = read.expired_on(today)
         if expired and policy.expired_card is Policy.COUNTER:
             self._fail(Problem.CARD_EXPIRED)
             return
-        if session.qr is not None and session.qr.id_number.value != chip.id_number:
+        if session.qr is not None and session.qr.id_number.value != read.identity.id_number:
             self._fail(Problem.QR_MISMATCH)
             return
-        try:
-            identity = patient_identity(read)
-        except InvalidInputError as exc:
-            _log.warning("chip identity refused by the adapter: %s", exc.field)
-            self._fail(Problem.IDENTITY_INCONSISTENT)
-            return
         session.read = read
-        self._identified(identity, card_expired_on=chip.date_of_expiry if expired else None)
+        self._identified(read.identity, card_expired_on=read.date_of_expiry if expired else None)
 
     def _identified(self, identity: PatientIdentity, card_expired_on: date | None = None) -> None:
         """Show who the patient is, however they came in, and look BHYT up meanwhile."""
@@ -589,6 +581,10 @@ class CheckInFlow:
             return
         if isinstance(error, NoCardError):
             self._go(Step.PLACE_CARD)
+            return
+        if isinstance(error, InvalidInputError):
+            _log.warning("chip identity refused by the adapter: %s", error.field)
+            self._fail(Problem.IDENTITY_INCONSISTENT)
             return
         if not isinstance(error, CardError):
             _log.error("card read failed unexpectedly", exc_info=error)

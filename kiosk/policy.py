@@ -22,7 +22,6 @@ from hospital_adapter import (
     Priority,
     Sex,
 )
-from kiosk.card import IdentityRead, Trust
 from kiosk.config import PrioritySettings, Question
 from kiosk.view import InsuranceState, Problem
 
@@ -59,19 +58,6 @@ def insurance_state(check: InsuranceCheck | None) -> InsuranceState:
         Decision.INSURED: InsuranceState.INSURED,
         Decision.SELF_PAY: InsuranceState.EXPIRED,
     }.get(check.decision, InsuranceState.NOT_FOUND)
-
-
-def patient_identity(read: IdentityRead) -> PatientIdentity:
-    """The adapter's record; raises :class:`InvalidInputError` for inconsistent chip data."""
-    chip = read.identity
-    return PatientIdentity(
-        id_number=chip.id_number,
-        full_name=chip.full_name,
-        date_of_birth=chip.date_of_birth,
-        sex=chip.sex,
-        address=chip.address,
-        trust=IdentityTrust.CHIP if read.trust is Trust.VERIFIED else IdentityTrust.CHIP_UNTRUSTED,
-    )
 
 
 def qr_identity(qr: CccdQr) -> PatientIdentity:

@@ -54,9 +54,9 @@ def hospital(out_dir: str, headless: bool) -> None:
     offscreen when there is no display)."""
     from pathlib import Path
 
-    from simulators import hospital as hospital_module
+    from simulators import demo_hospital
 
-    code = hospital_module.run(click.echo, Path(out_dir), headless=True if headless else None)
+    code = demo_hospital.run(click.echo, Path(out_dir), headless=True if headless else None)
     if code:
         raise SystemExit(code)
 

@@ -11,15 +11,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from simulators.faults import FaultSpec
-from simulators.hospital import (
-    STAFF_PIN,
-    SimulatedHospital,
-    patient,
-    running_kiosk,
-    scripted_check_in,
-)
+from simulators.hospital import SimulatedHospital, running_kiosk
+from simulators.kiosk_config import STAFF_PIN
+from simulators.patients import patient
 from simulators.pcscd import PcscDaemon
 from simulators.persona import make_persona
+from simulators.scripted import scripted_check_in
 from simulators.timing import TimingModel
 
 if TYPE_CHECKING:

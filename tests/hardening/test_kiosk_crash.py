@@ -60,8 +60,8 @@ from kiosk.ticket import Ticket
 from kiosk.view import Step
 from simulators.devices import VirtualPrinter
 from simulators.his import HisFault
-from simulators.hospital import PATIENTS as HOSPITAL_PATIENTS
 from simulators.hospital import SimulatedHospital
+from simulators.patients import PATIENTS as HOSPITAL_PATIENTS
 from simulators.pcscd import PcscDaemon
 from tests.kiosk.fakes import FakeCard, FakeHospital, FakePrinter, ManualRunner
 

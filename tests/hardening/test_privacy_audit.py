@@ -64,10 +64,12 @@ from kiosk.view import Problem, Step, View
 from simulators.bhxh_gateway.dataset import InsuranceRecord
 from simulators.faults import FaultSpec
 from simulators.his import HisFault
-from simulators.hospital import SimulatedHospital, patient, running_kiosk, scripted_check_in
+from simulators.hospital import SimulatedHospital, running_kiosk
 from simulators.issuance.card import issue_card
+from simulators.patients import patient
 from simulators.pcscd import PcscDaemon
 from simulators.persona import make_persona
+from simulators.scripted import scripted_check_in
 
 pytestmark = pytest.mark.pcsc
 

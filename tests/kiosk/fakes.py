@@ -4,7 +4,7 @@ the real card stack, gateway, HIS and printer)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -13,6 +13,7 @@ from hospital_adapter import (
     BirthDate,
     CheckInResult,
     Deadline,
+    IdentityTrust,
     InsuranceCheck,
     InsuranceStatus,
     PatientIdentity,
@@ -22,20 +23,31 @@ from hospital_adapter import (
     VisitRequest,
 )
 from hospital_adapter.gateway import CoverageCard, Decision, InsuranceLookup, ResultCode
-from kiosk.card import CardEvents, ChipIdentity, IdentityRead, Trust
+from kiosk.card import CardEvents, IdentityRead, Trust
 from kiosk.runner import Outcome
 from kiosk.ticket import Ticket
 
-HOA = ChipIdentity(
+HOA = PatientIdentity(
     id_number="079185012345",
     full_name="Nguyễn Thị Hoa",
     date_of_birth=BirthDate(1985, 3, 15),
     sex=Sex.FEMALE,
     address="Số 7 Lê Lợi, Phường Bến Nghé, Hồ Chí Minh",
-    date_of_expiry=date(2030, 3, 15),
+    trust=IdentityTrust.CHIP,
 )
 HOA_QR = "079185012345||Nguyễn Thị Hoa|15031985|Nữ|Số 7 Lê Lợi, Phường Bến Nghé|01022021"
 NOW = datetime(2026, 3, 2, 8, 30)
+
+
+def read_of(
+    person: PatientIdentity,
+    trust: Trust = Trust.VERIFIED,
+    detail: str = "",
+    expiry: date | None = date(2030, 3, 15),
+) -> IdentityRead:
+    """A chip read of ``person`` with the verdict ``trust`` (the identity's trust level
+    follows it, as the PC/SC backend's); Hoa's card expires on 15/03/2030."""
+    return IdentityRead(replace(person, trust=trust.identity_trust), trust, detail, expiry)
 
 
 class ManualRunner:
@@ -63,9 +75,7 @@ class ManualRunner:
 class FakeCard:
     """Plays a scripted read: progress, identity, photo, or an error at a chosen point."""
 
-    read_result: IdentityRead | None = field(
-        default_factory=lambda: IdentityRead(HOA, Trust.VERIFIED)
-    )
+    read_result: IdentityRead | None = field(default_factory=lambda: read_of(HOA))
     photo: bytes = b"\x89PNG fake"
     photo_trust: Trust = Trust.VERIFIED
     error: Exception | None = None

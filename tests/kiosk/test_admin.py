@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from kiosk.qt.app import KioskApp
-from simulators.hospital import STAFF_PIN, SimulatedHospital
+from simulators.hospital import SimulatedHospital
+from simulators.kiosk_config import STAFF_PIN
 from tests.kiosk.test_e2e import hospital, kiosk  # noqa: F401 (fixtures)
 
 

@@ -16,15 +16,11 @@ from kiosk.qt.app import KioskApp
 from kiosk.qt.screens import IdentityScreen
 from kiosk.view import InsuranceState, PrintState, Problem, Step
 from simulators.faults import FaultSpec
-from simulators.hospital import (
-    SimulatedHospital,
-    WayIn,
-    patient,
-    running_kiosk,
-    scripted_check_in,
-)
+from simulators.hospital import SimulatedHospital, running_kiosk
+from simulators.patients import patient
 from simulators.pcscd import PcscDaemon
 from simulators.persona import make_persona
+from simulators.scripted import WayIn, scripted_check_in
 from tests.kiosk.conftest import HungSpeechDispatcher
 
 pytestmark = pytest.mark.pcsc

@@ -9,9 +9,9 @@ import pytest
 
 from cardreader.errors import CardRemovedError, NoCardError, ParseError, ServiceUnavailableError
 from hospital_adapter import BirthDate, IdentityTrust, InsuranceCheck, Priority, VisitKind
-from hospital_adapter.errors import StoreError
+from hospital_adapter.errors import InvalidInputError, StoreError
 from hospital_adapter.gateway import Decision, ResultCode
-from kiosk.card import IdentityRead, Trust, mask_id_number
+from kiosk.card import Trust, mask_id_number
 from kiosk.config import KioskConfig, Policy, PrioritySettings, Question, load_config
 from kiosk.flow import CheckInFlow
 from kiosk.policy import age_on
@@ -26,6 +26,7 @@ from tests.kiosk.fakes import (
     FakePrinter,
     ManualRunner,
     lookup_of,
+    read_of,
 )
 
 CONFIG = load_config()
@@ -171,7 +172,7 @@ def test_qr_of_another_card_and_unreadable_qr() -> None:
 
 
 def test_forged_card_is_refused_politely_without_any_lookup() -> None:
-    rig = Rig(read_result=IdentityRead(HOA, Trust.INVALID, "dg-hash DG13: mismatch"))
+    rig = Rig(read_result=read_of(HOA, Trust.INVALID, "dg-hash DG13: mismatch"))
     rig.read_with_qr()
     assert (rig.view.step, rig.view.problem) == (Step.PROBLEM, Problem.CARD_INVALID)
     assert rig.view.counter == CONFIG.counters.help
@@ -182,7 +183,7 @@ def test_forged_card_is_refused_politely_without_any_lookup() -> None:
 @pytest.mark.parametrize("policy", [Policy.ALLOW, Policy.COUNTER])
 def test_unknown_csca_follows_the_policy_and_is_never_shown_as_verified(policy: Policy) -> None:
     config = replace(CONFIG, kiosk=replace(CONFIG.kiosk, untrusted_card=policy))
-    rig = Rig(config, read_result=IdentityRead(HOA, Trust.UNTRUSTED, "chain: unknown CSCA"))
+    rig = Rig(config, read_result=read_of(HOA, Trust.UNTRUSTED, "chain: unknown CSCA"))
     rig.read_with_qr()
     if policy is Policy.COUNTER:
         assert rig.view.problem is Problem.CARD_UNTRUSTED
@@ -195,8 +196,7 @@ def test_unknown_csca_follows_the_policy_and_is_never_shown_as_verified(policy: 
 @pytest.mark.parametrize("policy", [Policy.ALLOW, Policy.COUNTER])
 def test_expired_id_card_follows_the_policy(policy: Policy) -> None:
     config = replace(CONFIG, kiosk=replace(CONFIG.kiosk, expired_card=policy))
-    expired = replace(HOA, date_of_expiry=date(2025, 3, 15))
-    rig = Rig(config, read_result=IdentityRead(expired, Trust.VERIFIED))
+    rig = Rig(config, read_result=read_of(HOA, Trust.VERIFIED, expiry=date(2025, 3, 15)))
     rig.read_with_qr()
     if policy is Policy.COUNTER:
         assert rig.view.problem is Problem.CARD_EXPIRED
@@ -214,7 +214,7 @@ def test_altered_photo_refuses_the_card_even_after_the_identity_was_shown() -> N
 
 
 def test_card_without_expiry_never_expires() -> None:
-    rig = Rig(read_result=IdentityRead(replace(HOA, date_of_expiry=None), Trust.VERIFIED))
+    rig = Rig(read_result=read_of(HOA, Trust.VERIFIED, expiry=None))
     rig.read_with_qr()
     assert rig.view.patient is not None and rig.view.patient.card_expired_on is None
 
@@ -273,8 +273,10 @@ def test_reader_and_card_faults(error: Exception, problem: Problem) -> None:
 
 
 def test_inconsistent_chip_identity_goes_to_the_counter() -> None:
-    wrong_year = replace(HOA, date_of_birth=BirthDate(1990, 1, 1))
-    rig = Rig(read_result=IdentityRead(wrong_year, Trust.VERIFIED))
+    wrong_year = InvalidInputError(
+        "ID number", "century and year digits do not match the birth year"
+    )
+    rig = Rig(error=wrong_year)  # raised by kiosk.card_pcsc.identity_read
     rig.read_with_qr()
     assert rig.view.problem is Problem.IDENTITY_INCONSISTENT
 
@@ -348,7 +350,7 @@ def test_age_priority_comes_from_the_chip_and_is_not_asked(
     person = replace(
         HOA, id_number=f"079{int(century) + 1}{born.year % 100:02d}012345", date_of_birth=born
     )
-    rig = Rig(read_result=IdentityRead(person, Trust.VERIFIED))
+    rig = Rig(read_result=read_of(person, Trust.VERIFIED))
     rig.to_kind(digits=True)
     assert rig.view.auto_priority and rig.view.priority is priority
     rig.flow.choose_kind(VisitKind.SELF_PAY)

@@ -8,10 +8,10 @@ from dataclasses import replace
 import pytest
 
 from hospital_adapter import BirthDate, Priority, Sex, VisitKind
-from kiosk.card import IdentityRead, Trust
+from kiosk.card import Trust
 from kiosk.config import PrioritySettings, Question
 from kiosk.view import Step
-from tests.kiosk.fakes import HOA
+from tests.kiosk.fakes import HOA, read_of
 from tests.kiosk.test_flow import CONFIG, Rig
 
 MAN = replace(HOA, id_number="079085012345", full_name="Lê Văn Nam", sex=Sex.MALE)
@@ -44,7 +44,7 @@ def test_a_woman_is_asked_each_question_until_a_yes() -> None:
 
 
 def test_a_man_is_never_asked_about_pregnancy() -> None:
-    rig = Rig(read_result=IdentityRead(MAN, Trust.VERIFIED))
+    rig = Rig(read_result=read_of(MAN, Trust.VERIFIED))
     assert _asked(rig, [False, False]) == [Question.DISABILITY, Question.MERIT]
     assert _requested(rig) is Priority.NONE
 
@@ -64,8 +64,9 @@ def test_the_configured_questions_in_their_order() -> None:
     ],
 )
 def test_the_age_classes_are_never_asked(born: BirthDate, priority: Priority) -> None:
-    person = replace(HOA, id_number=f"079{1 if born.year < 2000 else 3}{born.year % 100:02d}012345")
-    rig = Rig(read_result=IdentityRead(replace(person, date_of_birth=born), Trust.VERIFIED))
+    id_number = f"079{1 if born.year < 2000 else 3}{born.year % 100:02d}012345"
+    person = replace(HOA, id_number=id_number, date_of_birth=born)
+    rig = Rig(read_result=read_of(person, Trust.VERIFIED))
     rig.to_kind(digits=True)
     assert (rig.view.priority, rig.view.auto_priority) == (priority, True)
     rig.flow.choose_kind(VisitKind.SELF_PAY)
@@ -76,11 +77,11 @@ def test_the_age_classes_are_never_asked(born: BirthDate, priority: Priority) ->
 def test_74_is_asked_and_the_age_is_configurable() -> None:
     born = BirthDate(1951, 3, 3)  # 74 on 2 March 2026
     person = replace(HOA, date_of_birth=born, id_number="079151012345")
-    rig = Rig(read_result=IdentityRead(person, Trust.VERIFIED))
+    rig = Rig(read_result=read_of(person, Trust.VERIFIED))
     rig.to_kind(digits=True)
     assert rig.view.priority is Priority.NONE
     config = replace(CONFIG, priority=PrioritySettings(elderly_from=70))
-    rig = Rig(config, read_result=IdentityRead(person, Trust.VERIFIED))
+    rig = Rig(config, read_result=read_of(person, Trust.VERIFIED))
     rig.to_kind(digits=True)
     assert rig.view.priority is Priority.ELDERLY
 

@@ -13,7 +13,7 @@ from pytestqt.qtbot import QtBot
 
 from cardreader.errors import ParseError, ServiceUnavailableError
 from hospital_adapter import IdentityTrust, VisitKind
-from kiosk.card import IdentityRead, Trust
+from kiosk.card import Trust
 from kiosk.qt.screens import (
     DigitsScreen,
     IdentityScreen,
@@ -24,7 +24,7 @@ from kiosk.qt.screens import (
 from kiosk.qt.window import KioskWindow
 from kiosk.view import Fallback, Problem, Step
 from kiosk.voice import Voice
-from tests.kiosk.fakes import HOA, HOA_QR
+from tests.kiosk.fakes import HOA, HOA_QR, read_of
 from tests.kiosk.test_flow import CONFIG, Rig
 
 HOA_ID = "079185012345"
@@ -101,7 +101,7 @@ def test_qr_alone_after_the_chip_failed(error: Exception, problem: Problem) -> N
 
 
 def test_a_chip_that_failed_its_proofs_offers_no_way_around() -> None:
-    rig = Rig(read_result=IdentityRead(HOA, Trust.INVALID, "dg-hash DG13: mismatch"))
+    rig = Rig(read_result=read_of(HOA, Trust.INVALID, "dg-hash DG13: mismatch"))
     rig.read_with_qr()
     assert (rig.view.problem, rig.view.fallback) == (Problem.CARD_INVALID, None)
     rig.flow.use_qr()

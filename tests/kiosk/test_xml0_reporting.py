@@ -18,20 +18,16 @@ from kiosk.pin import hash_pin
 from kiosk.qt.app import KioskApp
 from kiosk.view import Step, View
 from simulators.facility_pki import make_facility
-from simulators.hospital import (
-    FACILITY_CODE,
-    GATEWAY_ACCOUNT,
-    SimulatedHospital,
-    patient,
-    scripted_check_in,
-    xml0_receipt,
-)
+from simulators.hospital import SimulatedHospital
+from simulators.kiosk_config import FACILITY_CODE, GATEWAY_ACCOUNT
+from simulators.patients import patient
+from simulators.scripted import scripted_check_in, xml0_receipt
 from tests.kiosk.test_e2e import hospital, kiosk  # noqa: F401 (fixtures)
 
 INSURED = patient("insured").seed
 DELIVERED_ONCE = {"delivered": 1, "pending": 0, "rejected": 0}
 QUIET_S = 2.0
-"""Four passes of the XML0 worker (simulators.hospital.XML0_INTERVAL_S): time to send twice."""
+"""Four passes of the XML0 worker (simulators.kiosk_config.XML0_INTERVAL_S): time to send twice."""
 
 
 def _assert_reported_once(running: SimulatedHospital, app: KioskApp, checkin_id: str) -> None:
