@@ -95,9 +95,15 @@ class _Child:
         return message
 
     def stop(self, grace_s: float) -> None:
-        """Close its input (it exits on EOF); kill it if it has not gone after ``grace_s``."""
+        """Close its input (it exits on EOF); kill it if it has not gone after ``grace_s``.
+
+        Through the file object that owns the descriptor: closing the number underneath
+        (``os.close``) left the object to close it again later, when the number could
+        already belong to another connection of the process (a PostgreSQL socket).
+        """
+        assert self.process.stdin is not None
         with contextlib.suppress(OSError):
-            os.close(self._stdin)
+            self.process.stdin.close()
         try:
             self.process.wait(grace_s)
         except subprocess.TimeoutExpired:

@@ -7,6 +7,7 @@ meets a speech-dispatcher that accepts its connection and never answers.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import textwrap
@@ -17,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.config import Language
-from kiosk.voice import Voice, child_command
+from kiosk.voice import Voice, _Child, child_command
 from tests.kiosk.conftest import HungSpeechDispatcher
 from tests.kiosk.fakes import FakeClock
 
@@ -193,3 +194,21 @@ def test_real_engine_meeting_a_hung_speech_dispatcher_is_abandoned(
     assert _until(lambda: voice.status.startswith("silent")), voice.status
     assert voice.status == "silent: no answer from the speech process in 3 s; next try in 60 s"
     assert _until(lambda: _speech_children() == []), "the hung speech process is killed"
+
+
+def test_a_stopped_speech_process_never_closes_a_descriptor_it_gave_up() -> None:
+    """Its input was closed by number and again, later, by the file object owning it: by
+    then the number could be another connection's (a kiosk's PostgreSQL socket broke)."""
+    child = _Child([sys.executable, "-c", "import sys; sys.stdin.read()"], None)
+    given_up = child.process.stdin.fileno()  # type: ignore[union-attr]
+    child.stop(5.0)
+    reader, writer = os.pipe()  # the lowest free numbers: the child's input among them
+    try:
+        assert given_up in (reader, writer), "the test needs the number to be reused"
+        del child
+        gc.collect()
+        os.write(writer, b"x")  # both ends still open
+        assert os.read(reader, 1) == b"x"
+    finally:
+        os.close(reader)
+        os.close(writer)
