@@ -9,9 +9,10 @@ MAKEFLAGS += --no-builtin-rules
 # PulseAudio and libspeechd for QtTextToSpeech) and on an X display (the xcb libraries);
 # its voice: speech-dispatcher with espeak-ng's Vietnamese voice (tests/kiosk/test_speech_audio.py).
 # XML0 signatures: SoftHSM2 as the PKCS#11 token the tests sign with, xmlsec1 as the
-# independent verifier (tests and the simulated gateway).
+# independent verifier (tests and the simulated gateway). Many kiosks: PostgreSQL (a private
+# cluster the tests and `make run FLEET=N` start) and chromium for the queue board's tests.
 APT_PACKAGES := pcscd vsmartcard-vpcd libpcsclite-dev swig pkg-config gcc python3-dev python3-venv \
-	softhsm2 xmlsec1 \
+	softhsm2 xmlsec1 postgresql chromium \
 	fonts-noto-core libgl1 libegl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libglib2.0-0 libpulse0 \
 	libx11-xcb1 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 \
 	libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xkb1 libspeechd2 \
@@ -78,10 +79,12 @@ test: deps venv lint typecheck contracts pytest
 
 ## run: the simulated hospital (pcscd + virtual cards, BHXH gateway, HIS, scanner and
 ## printer on ptys) and the kiosk: its window with a display, else one scripted check-in
-## offscreen that prints the result, the ticket PNG and a screenshot of every screen
+## offscreen that prints the result, the ticket PNG and a screenshot of every screen;
+## FLEET=N: N kiosks on one private PostgreSQL and the queue board (simulators/demo_fleet.py)
 RUN_OUT ?= $(or $(TMPDIR),/tmp)/cccd-kiosk-run
+FLEET ?=
 run: deps venv
-	$(BIN)/python -m simulators hospital --out $(RUN_OUT)
+	$(BIN)/python -m simulators hospital --out $(RUN_OUT)$(if $(FLEET), --fleet $(FLEET))
 
 ## bench: every bench/*.py script in one table (bench/report.py, about 3 minutes);
 ## BENCH_ARGS=--quick for fewer samples, BENCH_ARGS="--markdown docs/benchmarks.md" to keep it

@@ -9,6 +9,13 @@ would start: not the simulator issuing the card, nor pcscd's polling before it n
 the printed ticket; the patient's own reading and tapping time is not in it (the script
 presses at once). Median and p95 over RUNS.
 
+Ticket printing: one ticket through the simulated printer on a real pty, which takes bytes
+no faster than its baud rate (baud / 10 bytes a second), at 19,200 and 115,200 baud; timed
+from the kiosk's ``print_ticket`` call to the cut page at the printer. "Old" is the same
+ticket as one whole-ticket raster (``GS v 0``, 576 dots wide, the format before issue #16),
+"new" the ticket in the printer's fonts with Vietnamese lines as small bands; the goal
+is 4 s at 19,200 and 1.5 s at 115,200 baud.
+
 Memory and start-up: a fresh ``python`` process that imports the kiosk, builds every
 service and shows the window offscreen; RSS read from /proc after the first screen is
 drawn, start-up from process launch to that point. ``--help``: a fresh ``cccd-kiosk --help``
@@ -25,10 +32,17 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from kiosk.devices import escpos
+from kiosk.devices.printer import EscPosPrinter
+from kiosk.devices.ticket_escpos import PrinterProfile, ticket_job
+from kiosk.ticket import Ticket
+from simulators.devices import VirtualPrinter, decode_escpos
 from simulators.hospital import SimulatedHospital, running_kiosk
 from simulators.patients import Patient
 from simulators.pcscd import PcscDaemon
@@ -89,6 +103,63 @@ def tap_to_ticket(hospital: SimulatedHospital) -> list[float]:
     return times
 
 
+PRINT_BAUDS = (19_200, 115_200)
+PRINT_GOAL_S = {19_200: 4.0, 115_200: 1.5}
+PRINT_TICKET = Ticket(
+    number=12,
+    department_code="K03",
+    department_vi="Tai Mũi Họng",
+    department_en="Ear, nose and throat",
+    room="203",
+    issued_at=datetime(2026, 3, 2, 8, 30),
+    checkin_id="0123456789abcdef0123456789abcdef",
+    insured=True,
+)
+PRINT_HOSPITAL = "Bệnh viện Đa khoa"
+
+
+def _whole_ticket_raster(job: bytes) -> bytes:
+    """The ticket as one raster image (the old format): the printer's own rendering of
+    ``job``, sent back as ``GS v 0`` bands."""
+    (page,) = decode_escpos(job)[0].pages
+    image = page.image
+    width_bytes = image.width // 8
+    data = bytes(b ^ 0xFF for b in image.tobytes())  # mode "1": 1 = white
+    rows = [data[r * width_bytes : (r + 1) * width_bytes] for r in range(image.height)]
+    return escpos.INITIALIZE + escpos.raster(rows, width_bytes) + escpos.feed_and_cut()
+
+
+def print_seconds(job: bytes, baudrate: int) -> float:
+    """Seconds from the print call to the cut page, through the drain-limited pty."""
+    with VirtualPrinter(baudrate=baudrate) as device:
+        printer = EscPosPrinter(device.port, baudrate=baudrate, timeout_s=60.0)
+        try:
+            started = time.perf_counter()
+            printer.print_job(job)
+            if not device.wait_for_pages(1, 120.0):
+                raise RuntimeError("the simulated printer cut no page")
+            return time.perf_counter() - started
+        finally:
+            printer.close()
+
+
+def printing() -> list[dict[str, object]]:
+    """Bytes and print seconds of the ticket, old and new, at each baud rate."""
+    new = ticket_job(PRINT_TICKET, PrinterProfile(), PRINT_HOSPITAL)
+    jobs = {"old whole-ticket raster": _whole_ticket_raster(new), "new": new}
+    return [
+        {
+            "format": name,
+            "baud": baud,
+            "bytes": len(job),
+            "seconds": print_seconds(job, baud),
+            "goal_s": PRINT_GOAL_S[baud],
+        }
+        for name, job in jobs.items()
+        for baud in PRINT_BAUDS
+    ]
+
+
 def startup(config: Path, env: dict[str, str]) -> list[tuple[float, int]]:
     out = []
     for _ in range(STARTUPS):
@@ -144,10 +215,11 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="the figures as one JSON object")
     as_json = parser.parse_args().json
     times, starts = measure()
+    prints = printing()
     help_s, python_s = help_seconds()
     seconds = [s for s, _ in starts]
     rss = [r / 1024 for _, r in starts]
-    figures = {
+    figures: dict[str, Any] = {
         "tap_to_ticket": {
             "runs": RUNS,
             "gateway_latency_s": GATEWAY_LATENCY_S,
@@ -163,6 +235,7 @@ def main() -> None:
         },
         "rss_mib": {"median": statistics.median(rss), "max": max(rss)},
         "help": {"runs": STARTUPS, "median_s": help_s, "python_s": python_s},
+        "printing": prints,
     }
     if as_json:
         print(json.dumps(figures))
@@ -177,6 +250,11 @@ def main() -> None:
         f"kiosk start-up to first screen, {STARTUPS} fresh processes: median "
         f"{statistics.median(seconds):.2f} s, max {max(seconds):.2f} s"
     )
+    for row in prints:
+        print(
+            f"ticket print, {row['format']}, {row['baud']} baud: {row['bytes']} bytes,"
+            f" {row['seconds']:.2f} s (goal {row['goal_s']} s)"
+        )
     print(f"cccd-kiosk --help: median {help_s:.3f} s (a bare python start: {python_s:.3f} s)")
     print(
         f"kiosk memory (RSS after the first screen): median "

@@ -118,6 +118,29 @@ def _hospital(data: dict[str, Any]) -> list[Row]:
     return rows
 
 
+def _fleet(data: dict[str, Any]) -> list[Row]:
+    area = "Store check-ins, no HIS send (beside SQLite with as many processes)"
+    labels = {"sqlite": "SQLite file", "postgresql": "PostgreSQL direct", "fleet": "FleetStore"}
+    sqlite = {r["processes"]: r for r in data["rows"] if r["kind"] == "sqlite"}
+    rows = []
+    for r in data["rows"]:
+        base = sqlite[r["processes"]]
+        figure = f"{r['per_s']:.0f} /s · p95 {r['p95_ms']:.2f} ms"
+        if r["kind"] != "sqlite":
+            figure += (
+                f" ({r['per_s'] / base['per_s']:.2f}× throughput,"
+                f" {r['p95_ms'] / base['p95_ms']:.2f}× p95)"
+            )
+        if r["kind"] == "fleet":
+            figure += f" · handed on {r['handed_on_s']:.2f} s after the last"
+        if r["refused"]:
+            figure += f" · {r['refused']} refused"
+        rows.append(
+            Row(area, f"{labels[r['kind']]}, {r['processes']} proc. ({r['checkins']})", figure)
+        )
+    return rows
+
+
 def _read_cpu(data: dict[str, Any]) -> list[Row]:
     area = f"Host CPU per verified read (median of {data['runs']})"
     return [
@@ -158,6 +181,15 @@ def _kiosk(data: dict[str, Any]) -> list[Row]:
             "memory, RSS after the first screen",
             f"median {rss['median']:.0f} MiB · max {rss['max']:.0f} MiB",
         ),
+        *(
+            Row(
+                area,
+                f"ticket print at {p['baud']} baud, {p['format']} (pty at baud/10 B/s)",
+                f"{p['bytes']} B · {p['seconds']:.2f} s · goal {p['goal_s']:.1f} s"
+                f" ({p['seconds'] / p['goal_s']:.2f}×)",
+            )
+            for p in data["printing"]
+        ),
     ]
 
 
@@ -167,6 +199,7 @@ BENCHES = (
     Bench("bench_read_cpu.py", _read_cpu, ("--runs", "10")),
     Bench("bench_passive_auth.py", _passive_auth, ("--runs", "10")),
     Bench("bench_hospital.py", _hospital, ("--checkins", "300", "--lookups", "50")),
+    Bench("bench_fleet.py", _fleet, ("--checkins", "200", "--checkins-each", "50")),
     Bench("bench_kiosk.py", _kiosk, quick_env=(("BENCH_KIOSK_RUNS", "10"),)),
 )
 

@@ -35,8 +35,9 @@ from hospital_adapter.service import (
     CheckInService,
     InsuranceCheck,
     RegistrationStatus,
+    same_lookup,
 )
-from hospital_adapter.store import Queue, Store
+from hospital_adapter.store import CheckInStore, FleetSettings, FleetStore, Queue, Store
 from hospital_adapter.visit import (
     VIETNAM_TIME,
     InsuranceStatus,
@@ -54,9 +55,12 @@ __all__ = [
     "BirthDate",
     "CheckInResult",
     "CheckInService",
+    "CheckInStore",
     "ConfigurationError",
     "Deadline",
     "Decision",
+    "FleetSettings",
+    "FleetStore",
     "GatewayAccount",
     "GatewayClient",
     "HospitalAdapterError",
@@ -85,5 +89,6 @@ __all__ = [
     "load_store_key",
     "parse_bhyt_qr",
     "report",
+    "same_lookup",
     "validate",
 ]

@@ -51,7 +51,7 @@ from hospital_adapter.gateway import Decision, GatewayClient, LookupQuery
 from hospital_adapter.his import configured_registrar
 from hospital_adapter.identity import BirthDate
 from hospital_adapter.outbox import OutboxWorker
-from hospital_adapter.store import Queue, Store
+from hospital_adapter.store import Queue, QueueEntry, QueueStatus, Store
 from hospital_adapter.xml0 import Xml0Facility, build_xml0
 from hospital_adapter.xml0_report import KeySource, configured_reporter, key_source
 from hospital_adapter.xmldsig import load_certificate, sign_xml0, verify_xml0
@@ -145,7 +145,8 @@ def _gateway_settings(ctx: click.Context, url: str | None) -> GatewaySettings:
 
 
 def _store(settings: Settings) -> Store:
-    return Store(settings.store.path, load_store_key(settings.store))
+    """The hospital's store: PostgreSQL when ``[store] url`` is set, else the SQLite file."""
+    return Store(settings.store.url or settings.store.path, load_store_key(settings.store))
 
 
 @click.group()
@@ -249,6 +250,65 @@ def checkins(ctx: click.Context, day: str | None, as_json: bool) -> None:
             f"{r.service_date} {r.department} #{r.ticket:<4} {r.visit_kind:<9}"
             f" {r.insurance_status:<21} {r.insurance_code or '-':<4} {r.registration}"
         )
+
+
+def _entry_json(entry: QueueEntry) -> dict[str, object]:
+    return {
+        "department": entry.department,
+        "ticket": entry.ticket,
+        "status": entry.status.value,
+        "priority": entry.priority,
+        "arrived_at": entry.arrived_at.isoformat(),
+        "room": entry.room,
+        "called_at": None if entry.called_at is None else entry.called_at.isoformat(),
+    }
+
+
+def _entry_line(entry: QueueEntry) -> str:
+    mark = "P" if entry.priority else "-"
+    where = f" room {entry.room}" if entry.room else ""
+    return f"{entry.department} {entry.ticket:03d} {mark} {entry.status.value:<8}{where}".rstrip()
+
+
+@main.command()
+@click.option("--department", help="Only this department (code, e.g. K03).")
+@click.option("--date", "day", help="Service date YYYY-MM-DD (default: today).")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+@_friendly
+def queue(ctx: click.Context, department: str | None, day: str | None, as_json: bool) -> None:
+    """The waiting line: waiting tickets in call order (P: priority), then called and
+    served ones (no personal data)."""
+    try:
+        service_date = date.fromisoformat(day) if day else None
+    except ValueError:
+        raise InvalidInputError("date", "expected YYYY-MM-DD") from None
+    entries = _store(_settings(ctx)).queue(service_date, department)
+    if as_json:
+        click.echo(json.dumps([_entry_json(e) for e in entries], indent=2))
+        return
+    counts = {status: sum(e.status is status for e in entries) for status in QueueStatus}
+    click.echo(", ".join(f"{status.value} {n}" for status, n in counts.items()))
+    for entry in entries:
+        click.echo(_entry_line(entry))
+
+
+@main.command()
+@click.argument("department")
+@click.option("--room", required=True, help="The room or counter calling (e.g. 203).")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+@_friendly
+def call(ctx: click.Context, department: str, room: str, as_json: bool) -> None:
+    """Call DEPARTMENT's next ticket to ROOM (priority first, then arrival); the ticket
+    the room called before is served. Exit 0 either way; "nobody waiting" when empty."""
+    entry = _store(_settings(ctx)).call_next(department, room)
+    if as_json:
+        click.echo(json.dumps(None if entry is None else _entry_json(entry)))
+    elif entry is None:
+        click.echo(f"{department}: nobody waiting")
+    else:
+        click.echo(f"{entry.department} {entry.ticket:03d} -> room {entry.room}")
 
 
 @main.group()
@@ -559,3 +619,46 @@ def xml0_receipt(ctx: click.Context, checkin_id: str) -> None:
         click.echo(
             f"{report.status.value} {receipt.transaction_id} {receipt.received_at:%Y%m%d%H%M%S}"
         )
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port", type=click.IntRange(1, 65535), default=8080, show_default=True, help="TCP port."
+)
+@click.option(
+    "--refresh",
+    type=click.FloatRange(0.1, 60.0),
+    default=0.5,
+    show_default=True,
+    help="Seconds between reads of the queue.",
+)
+@click.option(
+    "--department",
+    "names",
+    multiple=True,
+    metavar="CODE=NAME",
+    help='A department\'s name on the board, e.g. K03="Khám Nội" (repeat; default: the code).',
+)
+@click.pass_context
+@_friendly
+def board(ctx: click.Context, host: str, port: int, refresh: float, names: tuple[str, ...]) -> None:
+    """Serve the queue board, the read-only page for the hall's big screen (numbers called
+    per room, next numbers per department; no names), until Ctrl+C or SIGTERM."""
+    from hospital_adapter.board import create_board, serve
+
+    departments = {}
+    for pair in names:
+        code, sep, name = pair.partition("=")
+        if not sep or not code.strip() or not name.strip():
+            raise InvalidInputError("--department", f"expected CODE=NAME, not {pair!r}")
+        departments[code.strip()] = name.strip()
+    store = _store(_settings(ctx))
+    app = create_board(store.queue, departments, poll_s=refresh)
+    click.echo(f"Queue board on http://{host}:{port}/ (Ctrl+C to stop)")
+    try:
+        serve(app, host, port)
+    except OSError as exc:
+        raise InvalidInputError("--host/--port", f"cannot listen there: {exc.strerror}") from None
+    finally:
+        store.close()

@@ -83,6 +83,21 @@ def _http_url(value: str) -> str:
     return value
 
 
+def _postgres_url(value: str) -> str:
+    """A ``postgresql://`` URL with a host and no password (libpq reads the password from
+    ``PGPASSWORD`` or the ``PGPASSFILE``, never from the shared file)."""
+    parts = urlsplit(value)
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError:
+        raise ValueError("the port must be a number from 1 to 65535") from None
+    if parts.scheme not in ("postgresql", "postgres") or not parts.hostname:
+        raise ValueError("must be a postgresql:// URL with a host")
+    if parts.password is not None:
+        raise ValueError("holds a password: remove it, set PGPASSWORD or a PGPASSFILE instead")
+    return value
+
+
 def _existing_file(value: str) -> str:
     if not Path(value).is_file():
         raise ValueError(f"file {value} does not exist")
@@ -215,13 +230,39 @@ def _folder_exists(value: str) -> str:
 
 @dataclass(frozen=True, config=SCHEMA)
 class StoreSettings:
-    """``[store]``: the SQLite file, the key file (or ``CCCD_HOSPITAL_KEY``), retention."""
+    """``[store]``: the SQLite file, the hospital's PostgreSQL store for many kiosks, the
+    key file (or ``CCCD_HOSPITAL_KEY``), retention."""
 
     path: Annotated[str, AfterValidator(_folder_exists)] = Field(
         default="hospital.sqlite3",
         strict=True,
         min_length=1,
-        description="SQLite file; folder must exist",
+        description="SQLite file (with `url`: the kiosk's journal); folder must exist",
+    )
+    url: Annotated[str, _optional(_postgres_url)] = Field(
+        default="",
+        strict=True,
+        description="postgresql:// URL of the hospital's store, no password; empty: `path` alone",
+    )
+    kiosk_id: str = Field(
+        default="",
+        strict=True,
+        max_length=32,
+        pattern=r"^[A-Za-z0-9_.\-]*$",
+        description="this kiosk's name in the hospital, unique; empty: the host name",
+    )
+    lease_block: int = Field(
+        default=20,
+        strict=True,
+        ge=5,
+        le=500,
+        description="queue numbers a kiosk leases at a time, per department and day",
+    )
+    timeout_s: float = Field(
+        default=2.0,
+        ge=0.5,
+        le=30.0,
+        description="longest wait for the hospital's store before the kiosk works offline",
     )
     key_file: OptionalFile = Field(
         default="", description=f"existing file of 64 hex digits, mode 0600; empty: {ENV_STORE_KEY}"

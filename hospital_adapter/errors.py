@@ -127,8 +127,17 @@ class HisRejectedError(HisError):
 
 
 class StoreError(HospitalAdapterError):
-    """The local store (SQLite) failed or holds data it cannot read. Raised by a write, it
-    means the write was not recorded."""
+    """The store (SQLite or PostgreSQL) failed or holds data it cannot read. Raised by a
+    write, it means the write was not recorded."""
+
+
+class StoreUnavailableError(StoreError):
+    """The hospital's store (PostgreSQL) cannot be reached, or did not answer in time."""
+
+
+class NoNumbersLeftError(StoreError):
+    """A kiosk cut off from the hospital's store has no leased queue numbers left for the
+    department and day."""
 
 
 class StoreKeyError(StoreError):

@@ -34,7 +34,7 @@ from hospital_adapter.errors import (
     Xml0SignatureError,
 )
 from hospital_adapter.gateway.submission import Xml0Receipt
-from hospital_adapter.store import Queue, Store
+from hospital_adapter.store import CheckInStore, Queue
 from hospital_adapter.visit import Visit, utc_now
 
 log = logging.getLogger(__name__)
@@ -103,7 +103,7 @@ class OutboxWorker:
 
     def __init__(
         self,
-        store: Store,
+        store: CheckInStore,
         registrar: Sender,
         *,
         queue: Queue = Queue.HIS,

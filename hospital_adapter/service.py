@@ -13,7 +13,7 @@ from __future__ import annotations
 import enum
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Protocol
@@ -25,7 +25,7 @@ from hospital_adapter.gateway.wire import InsuranceLookup, LookupQuery
 from hospital_adapter.his.base import HisRegistrar
 from hospital_adapter.identity import PatientIdentity
 from hospital_adapter.outbox import OutboxWorker
-from hospital_adapter.store import OutboxStatus, Store
+from hospital_adapter.store import CheckInStore, OutboxStatus
 from hospital_adapter.visit import InsuranceStatus, Visit, VisitKind, VisitRequest, utc_now
 
 log = logging.getLogger(__name__)
@@ -83,6 +83,15 @@ class CheckInResult:
     and registration status; nothing new was stored or sent."""
 
 
+def same_lookup(first: PatientIdentity, second: PatientIdentity) -> bool:
+    """Whether the gateway would be asked the same question about both identities (card or
+    ID number, name, date of birth): a lookup made for one answers for the other."""
+    if not (first.full_name and second.full_name):
+        return False
+    key = LookupQuery.for_identity(first).cache_key()
+    return key == LookupQuery.for_identity(second).cache_key()
+
+
 class CheckInService:
     """Check patients in. Thread-safe; the kiosk calls it from a worker thread.
 
@@ -93,7 +102,7 @@ class CheckInService:
         self,
         gateway: InsuranceLookupPort,
         registrar: HisRegistrar,
-        store: Store,
+        store: CheckInStore,
         *,
         clock: Callable[[], datetime] = utc_now,
         outbox: OutboxWorker | None = None,
@@ -138,8 +147,12 @@ class CheckInService:
         request: VisitRequest,
         deadline: Deadline,
         insurance: InsuranceCheck | None = None,
+        on_stored: Callable[[CheckInResult], None] | None = None,
     ) -> CheckInResult:
         """Check ``request`` in within ``deadline``.
+
+        ``on_stored`` is told the result as soon as the check-in is stored (registration
+        ``queued``), before the HIS is asked: the kiosk prints the ticket meanwhile.
 
         For an insured visit without a prior ``insurance`` check, the gateway is asked
         first with the deadline less :data:`HIS_RESERVE_S`. Only a store failure raises
@@ -173,22 +186,23 @@ class CheckInService:
             repeat_window=self._repeat_window,
         )
         visit = stored.visit
-        if stored.repeated:
-            registration = _REGISTRATION[stored.registration]
-        else:
-            registration = self._register_now(visit, deadline)
         to_verify = visit.insurance_status is InsuranceStatus.TO_VERIFY_AT_COUNTER
-        return CheckInResult(
+        result = CheckInResult(
             checkin_id=visit.checkin_id,
             ticket=visit.ticket,
             department=visit.department,
             visit_kind=visit.visit_kind,
             insurance=visit.insurance_status,
             insurance_code=visit.insurance_code,
-            registration=registration,
+            registration=_REGISTRATION[stored.registration],
             counter_note=COUNTER_NOTE if to_verify else "",
             repeated=stored.repeated,
         )
+        if stored.repeated:
+            return result
+        if on_stored is not None:
+            on_stored(result)
+        return replace(result, registration=self._register_now(visit, deadline))
 
     def _register_now(self, visit: Visit, deadline: Deadline) -> RegistrationStatus:
         if deadline.expired:

@@ -37,6 +37,8 @@ class AdminStatus:
     scanner: str = ""
     card_watcher: str = ""
     voice: str = ""
+    store: str = ""
+    """Where check-ins go: this kiosk's file, or the hospital's store and the journal."""
 
 
 class PinJournal(Protocol):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,13 +21,17 @@ from cardreader import CardError, TrustStore, list_readers
 from hospital_adapter import (
     VIETNAM_TIME,
     CheckInService,
+    CheckInStore,
     ConfigurationError,
+    FleetSettings,
+    FleetStore,
     GatewayAccount,
     GatewayClient,
     OutboxThread,
     OutboxWorker,
     Queue,
     Store,
+    StoreError,
     configured_registrar,
     configured_reporter,
     load_store_key,
@@ -37,6 +42,7 @@ from kiosk.card_pcsc import PcscCardReader, PcscCardWatcher
 from kiosk.config import BACKEND_GROUP, KioskConfig, default_pin_problem
 from kiosk.devices.printer import EscPosPrinter
 from kiosk.devices.scanner import SerialQrScanner
+from kiosk.devices.ticket_escpos import PrinterProfile
 from kiosk.flow import CheckInFlow
 from kiosk.runner import Runner
 from kiosk.voice import Voice
@@ -91,7 +97,7 @@ class Services:
 
     config: KioskConfig
     hospital: CheckInService
-    store: Store
+    store: CheckInStore
     outbox: OutboxThread
     gateway: GatewayClient
     printer: EscPosPrinter | None
@@ -141,9 +147,20 @@ class Services:
         scanner = "none"
         if self.scanner is not None:
             scanner = "connected" if self.scanner.connected else self.scanner.last_error
+        outbox: Mapping[str, int] = {}
+        xml0: Mapping[str, int] | None = None
+        store = "this kiosk's file"
+        try:
+            outbox = self.store.outbox_counts()
+            xml0 = None if self.xml0 is None else self.store.outbox_counts(Queue.XML0)
+        except StoreError as exc:
+            store = str(exc)
+        if isinstance(self.store, FleetStore):
+            store = self.store.describe()
         return AdminStatus(
-            outbox=self.store.outbox_counts(),
-            xml0=None if self.xml0 is None else self.store.outbox_counts(Queue.XML0),
+            outbox=outbox,
+            xml0=xml0,
+            store=store,
             printer=self.printer.status() if self.printer is not None else None,
             readers=readers,
             reader_error=error,
@@ -170,6 +187,22 @@ def _stop(outbox: OutboxThread, timeout_s: float, name: str) -> None:
         _log.warning("the %s worker did not stop in time", name)
 
 
+def open_store(config: KioskConfig, key: bytes) -> CheckInStore:
+    """This kiosk's SQLite file alone, or with ``[store] url`` the hospital's PostgreSQL
+    store behind the file as this kiosk's journal (hand-on thread started)."""
+    settings = config.store
+    if not settings.url:
+        return Store(settings.path, key)
+    fleet = FleetSettings(
+        kiosk=settings.kiosk_id or socket.gethostname(),
+        departments=tuple(department.code for department in config.departments),
+        block=settings.lease_block,
+        low_water=max(1, settings.lease_block // 2),
+        timeout_s=settings.timeout_s,
+    )
+    return FleetStore(settings.url, settings.path, key, fleet).start()
+
+
 def build_services(config: KioskConfig, env: Mapping[str, str] = os.environ) -> Services:
     """Open the store, the gateway client, the HIS registrar, the printer and the voice;
     start the outbox worker and, with ``[xml0] enabled``, the XML0 reporting worker.
@@ -188,7 +221,7 @@ def build_services(config: KioskConfig, env: Mapping[str, str] = os.environ) -> 
     except ConfigurationError:
         gateway.close()
         raise
-    store = Store(config.store.path, key)
+    store = open_store(config, key)
     worker = OutboxWorker(store, his)
     outbox = worker.start()
     xml0 = None
@@ -202,7 +235,15 @@ def build_services(config: KioskConfig, env: Mapping[str, str] = os.environ) -> 
         printer = EscPosPrinter(
             config.printer.port,
             baudrate=config.printer.baudrate,
-            width_dots=config.printer.width_dots,
+            profile=PrinterProfile(
+                width_dots=config.printer.width_dots,
+                native_qr=config.printer.native_qr,
+                vietnamese_code_table=(
+                    None
+                    if config.printer.vietnamese_code_table < 0
+                    else config.printer.vietnamese_code_table
+                ),
+            ),
             timeout_s=config.printer.timeout_s,
             hospital_name=config.kiosk.hospital_name,
         )

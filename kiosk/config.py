@@ -262,6 +262,19 @@ class PrinterSettings:
         description="576 (80 mm), 384 (58 mm)",
     )
     timeout_s: float = Field(default=5.0, strict=True, gt=0, le=60)
+    native_qr: bool = Field(
+        default=True,
+        strict=True,
+        description="the printer prints QR codes itself (GS ( k); false: as an image",
+    )
+    vietnamese_code_table: int = Field(
+        default=-1,
+        strict=True,
+        ge=-1,
+        le=255,
+        description="ESC t number of the printer's CP1258 table (52 on Epson TM);"
+        " -1: none, Vietnamese lines printed as images",
+    )
 
 
 @dataclass(frozen=True, config=SCHEMA)

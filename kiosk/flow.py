@@ -54,6 +54,7 @@ from hospital_adapter import (
     VisitKind,
     VisitRequest,
     parse_bhyt_qr,
+    same_lookup,
 )
 from kiosk.card import CardReaderPort, IdentityRead, Trust, mask_id_number
 from kiosk.config import KioskConfig, Policy, Question
@@ -88,6 +89,17 @@ ID_DIGITS = 12
 
 
 @dataclass
+class _Prefetch:
+    """A BHYT lookup started from the QR's identity before the chip is read (issue #16):
+    used only once the chip's verified identity asks the gateway the same question."""
+
+    identity: PatientIdentity = field(repr=False)
+    outcome: Outcome[InsuranceCheck] | None = field(default=None, repr=False)
+    wanted: bool = False
+    """The verified identity matched while the lookup was still running: hand it on."""
+
+
+@dataclass
 class _Session:
     """One patient's data. Replaced (and so forgotten) at every reset."""
 
@@ -102,6 +114,7 @@ class _Session:
     read: IdentityRead | None = field(default=None, repr=False)
     identity: PatientIdentity | None = field(default=None, repr=False)
     insurance: InsuranceCheck | None = field(default=None, repr=False)
+    prefetch: _Prefetch | None = field(default=None, repr=False)
     history: list[tuple[Step, Question | None]] = field(default_factory=list)
     """The decisions made so far, to go back to (the screen and its question)."""
 
@@ -196,10 +209,38 @@ class CheckInFlow:
         self._reset_session()
         self._session.credentials = credentials
         self._session.qr = qr
+        if not self._config.kiosk.asks_consent:  # where consent is asked, nothing before it
+            self._prefetch(qr)
         if self._card_present:
             self._start_read()
         else:
             self._go(Step.PLACE_CARD, fallback=Fallback.QR)
+
+    def _prefetch(self, qr: CccdQr) -> None:
+        """Look BHYT up with the QR's identity while the chip is read; the answer is kept
+        out of sight until the chip's identity is verified (:meth:`_identified`)."""
+        try:
+            identity = qr_identity(qr)
+        except InvalidInputError:
+            return  # the read reports what is wrong with the card
+        session = self._session
+        prefetch = _Prefetch(identity)
+        session.prefetch = prefetch
+        deadline, token = Deadline.after(self._config.timeouts.lookup_s), session.token
+        self._runner.run(
+            lambda: self._hospital.lookup_insurance(identity, deadline),
+            lambda outcome: self._prefetched(token, prefetch, outcome),
+        )
+
+    def _prefetched(
+        self, token: int, prefetch: _Prefetch, outcome: Outcome[InsuranceCheck]
+    ) -> None:
+        if not self._current(token) or self._session.prefetch is not prefetch:
+            return
+        prefetch.outcome = outcome
+        if prefetch.wanted:
+            self._session.prefetch = None
+            self._looked_up(token, outcome)
 
     def card_present(self) -> None:
         """The reader reports a card."""
@@ -358,8 +399,12 @@ class CheckInFlow:
         insurance = session.insurance if view.kind is VisitKind.INSURED else None
         deadline = Deadline.after(self._config.timeouts.check_in_s)
         token = session.token
+
+        def stored(result: CheckInResult) -> None:  # on a worker thread: hand it over
+            self._runner.post(lambda: self._show_ticket(token, result))
+
         self._runner.run(
-            lambda: self._hospital.check_in(request, deadline, insurance),
+            lambda: self._hospital.check_in(request, deadline, insurance, stored),
             lambda outcome: self._checked_in(token, outcome),
         )
 
@@ -542,7 +587,17 @@ class CheckInFlow:
             department=departments[0] if len(departments) == 1 else None,
             staff_note="; ".join(notes),
         )
-        deadline, token = Deadline.after(self._config.timeouts.lookup_s), session.token
+        token, prefetch = session.token, session.prefetch
+        session.prefetch = None
+        if prefetch is not None and same_lookup(prefetch.identity, identity):
+            _log.info("BHYT looked up from the QR before the read: the answer is used")
+            if prefetch.outcome is None:
+                prefetch.wanted = True
+                session.prefetch = prefetch
+            else:
+                self._looked_up(token, prefetch.outcome)
+            return
+        deadline = Deadline.after(self._config.timeouts.lookup_s)
         self._runner.run(
             lambda: self._hospital.lookup_insurance(identity, deadline),
             lambda outcome: self._looked_up(token, outcome),
@@ -617,6 +672,8 @@ class CheckInFlow:
             self._go(Step.CHOOSE_DEPARTMENT)
 
     def _checked_in(self, token: int, outcome: Outcome[CheckInResult]) -> None:
+        """The check-in is done, the HIS asked: the ticket if it is not on screen yet (a
+        re-tap's, which is not stored again), or the failure."""
         if not self._current(token) or self.step is not Step.REGISTERING:
             return
         if outcome.error is not None:
@@ -627,7 +684,12 @@ class CheckInFlow:
                 _log.error("check-in failed unexpectedly", exc_info=error)
             self._fail(Problem.REGISTRATION_FAILED)
             return
-        result = outcome.unwrap()
+        self._show_ticket(token, outcome.unwrap())
+
+    def _show_ticket(self, token: int, result: CheckInResult) -> None:
+        """The check-in is stored: show and print its ticket, while the HIS is asked."""
+        if not self._current(token) or self.step is not Step.REGISTERING:
+            return
         department = self._config.department(result.department)
         ticket = Ticket(
             number=result.ticket,

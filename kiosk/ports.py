@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 from hospital_adapter import (
@@ -27,6 +28,7 @@ class CheckInPort(Protocol):
         request: VisitRequest,
         deadline: Deadline,
         insurance: InsuranceCheck | None = None,
+        on_stored: Callable[[CheckInResult], None] | None = None,
     ) -> CheckInResult: ...
 
 

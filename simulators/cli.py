@@ -49,14 +49,22 @@ def demo() -> None:
     help="Where tickets, screenshots, the store and the kiosk configuration go.",
 )
 @click.option("--headless", is_flag=True, help="Run the scripted check-in even with a display.")
-def hospital(out_dir: str, headless: bool) -> None:
+@click.option(
+    "--fleet",
+    type=click.IntRange(1, 16),
+    help="N kiosks on one private PostgreSQL store, with the queue board (make run FLEET=N).",
+)
+def hospital(out_dir: str, headless: bool, fleet: int | None) -> None:
     """Start the simulated hospital and the kiosk (the kiosk window, or a scripted check-in
-    offscreen when there is no display)."""
+    offscreen when there is no display); with --fleet N, N kiosks and the queue board."""
     from pathlib import Path
 
-    from simulators import demo_hospital
+    from simulators import demo_fleet, demo_hospital
 
-    code = demo_hospital.run(click.echo, Path(out_dir), headless=True if headless else None)
+    if fleet is not None:
+        code = demo_fleet.run(click.echo, Path(out_dir), fleet, headless=True if headless else None)
+    else:
+        code = demo_hospital.run(click.echo, Path(out_dir), headless=True if headless else None)
     if code:
         raise SystemExit(code)
 
@@ -197,3 +205,27 @@ def issue(out: Path, seed: int, profile: str, fault_names: tuple[str, ...]) -> N
     pki.csca.write_pem(out / "csca.pem")
     (out / "masterlist.ml").write_bytes(pki.master_list())
     click.echo(f"wrote {len(card.files)} EF files, csca.pem and masterlist.ml to {out}")
+
+
+@main.command()
+@click.option(
+    "--dir",
+    "workdir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Work directory (data, socket, log); kept afterwards. Default: a temporary one.",
+)
+@click.option("--port", type=int, help="TCP port on 127.0.0.1 (default: a free one).")
+def postgres(workdir: Path | None, port: int | None) -> None:
+    """Start a private PostgreSQL server, print its URL and serve until Ctrl-C."""
+    from simulators.postgres import PostgresCluster, PostgresError
+
+    stopped = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopped.set())
+    try:
+        with PostgresCluster(workdir, port) as cluster:
+            click.echo(cluster.url)
+            click.echo(f"log: {cluster.log_path}; Ctrl-C stops it", err=True)
+            stopped.wait()
+    except PostgresError as exc:
+        raise click.ClickException(str(exc)) from exc

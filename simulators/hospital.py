@@ -47,7 +47,9 @@ READER_SETTLE_S = 5.0
 @dataclass
 class SimulatedHospital:
     """Start with ``with SimulatedHospital(workdir) as hospital:``; pass ``pcscd`` to share
-    a running daemon (the tests' session fixture)."""
+    a running daemon (the tests' session fixture). Several kiosks of one hospital
+    (``make run FLEET=N``): each its own ``SimulatedHospital`` with ``shared_with`` the
+    first, a ``reader`` of its own and the hospital's ``store_url``."""
 
     workdir: Path
     pcscd: PcscDaemon | None = None
@@ -60,11 +62,24 @@ class SimulatedHospital:
     countdown_s: float = 15.0
     facility_type: str = "state"
     """ "non_state": the kiosk asks consent before reading the chip."""
+    printer_baudrate: int = 115_200
+    """The printer's line, in the kiosk's configuration and in the simulated printer, which
+    takes bytes no faster (issue #16: a real serial printer's speed)."""
     speechd_address: str = ""
     """``SPEECHD_ADDRESS`` for its kiosks. Empty: the environment's, and without one an
     address where nothing listens. The simulated hospital never lets a kiosk autospawn the
     machine's speech-dispatcher (:data:`simulators.speech.NO_SPEECHD`): that daemon would
     outlive the run."""
+    reader: int = 0
+    """Which of the pcscd's two virtual readers (vpcd slots) is this kiosk's."""
+    shared_with: SimulatedHospital | None = None
+    """A running hospital whose gateway, HIS, facility key and store key this one uses
+    instead of starting its own: another kiosk of the same hospital."""
+    store_url: str = ""
+    """``[store] url`` of the hospital's PostgreSQL store (no password; the kiosk's
+    environment needs ``PGPASSWORD``); the kiosk's SQLite file is then its journal."""
+    kiosk_id: str = ""
+    """``[store] kiosk_id``: this kiosk's name in the hospital (with ``store_url``)."""
     slot: VirtualReaderSlot = field(init=False)
     gateway: RunningGateway = field(init=False)
     his: RunningHis = field(init=False)
@@ -94,20 +109,29 @@ class SimulatedHospital:
         if self.pcscd is None:
             self.pcscd = stack.enter_context(PcscDaemon())
         stack.callback(self._wait_reader_empty)  # runs after the slot is closed
-        self.slot = stack.enter_context(VirtualReaderSlot(self.pcscd.vpcd_ports[0]))
-        self.gateway = stack.enter_context(serve_gateway(dataset(self.patients)))
-        self.gateway.simulator.latency = self.gateway_latency_s
-        self.his = stack.enter_context(serve_his())
-        self.printer = stack.enter_context(VirtualPrinter(self.workdir / "tickets"))
+        self.slot = stack.enter_context(VirtualReaderSlot(self.pcscd.vpcd_ports[self.reader]))
+        shared = self.shared_with
+        if shared is None:
+            self.gateway = stack.enter_context(serve_gateway(dataset(self.patients)))
+            self.gateway.simulator.latency = self.gateway_latency_s
+            self.his = stack.enter_context(serve_his())
+        else:
+            self.gateway, self.his = shared.gateway, shared.his
+        self.printer = stack.enter_context(
+            VirtualPrinter(self.workdir / "tickets", baudrate=self.printer_baudrate)
+        )
         self.scanner = stack.enter_context(VirtualQrScanner())
         csca = sim_pki().csca.write_pem(self.workdir / "csca.pem")
-        self.facility = make_facility(self.workdir / "facility")
-        self.gateway.simulator.register_facility(
-            FACILITY_CODE, self.facility.certificate_pem.read_bytes()
-        )
+        if shared is None:
+            self.facility = make_facility(self.workdir / "facility")
+            self.gateway.simulator.register_facility(
+                FACILITY_CODE, self.facility.certificate_pem.read_bytes()
+            )
+        else:
+            self.facility = shared.facility
         self.config_path = write_kiosk_config(
             self.workdir / "kiosk.toml",
-            reader=self.pcscd.reader_names[0],
+            reader=self.pcscd.reader_names[self.reader],
             csca=csca,
             scanner=self.scanner.port,
             printer=self.printer.port,
@@ -119,12 +143,17 @@ class SimulatedHospital:
             idle_s=self.idle_s,
             countdown_s=self.countdown_s,
             facility_type=self.facility_type,
+            printer_baudrate=self.printer_baudrate,
+            store_url=self.store_url,
+            kiosk_id=self.kiosk_id,
         )
         self.env = {
             **os.environ,
             **self.pcscd.client_env(),
             **GATEWAY_ACCOUNT,
-            "CCCD_HOSPITAL_KEY": secrets.token_hex(32),
+            "CCCD_HOSPITAL_KEY": (
+                shared.env["CCCD_HOSPITAL_KEY"] if shared else secrets.token_hex(32)
+            ),
             "CCCD_XML0_P12_PASSWORD": P12_PASSWORD,
             **{key: os.environ.get(key, value) for key, value in NO_SPEECHD.items()},
         }
@@ -134,9 +163,12 @@ class SimulatedHospital:
     def _wait_reader_empty(self) -> None:
         """Leave the reader empty as pcscd sees it: it notices a removal only at its next
         poll, and until then the next user of the reader (the next test's kiosk) would be
-        told of a card that is gone."""
+        told of a card that is gone. Only when this process is a client of its pcscd (the
+        fleet demo's kiosks are other processes, each its daemon's)."""
         assert self.pcscd is not None
-        reader = self.pcscd.reader_names[0]
+        if not self.pcscd.client_env().items() <= os.environ.items():
+            return
+        reader = self.pcscd.reader_names[self.reader]
         if not wait_for_removal(reader, READER_SETTLE_S):
             raise RuntimeError(f"pcscd still reports a card in {reader!r} after the slot closed")
 

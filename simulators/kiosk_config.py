@@ -21,6 +21,9 @@ FACILITY_CODE = "79024"
 """The simulated hospital's ``MA_CSKCB``."""
 XML0_INTERVAL_S = 0.5
 """How often the kiosk's XML0 worker looks at its queue (a real kiosk: seconds)."""
+FLEET_STORE_TIMEOUT_S = 10.0
+"""``[store] timeout_s`` of a kiosk on the hospital's PostgreSQL: kiosks starting side by
+side on one busy machine may wait that long for their first connection."""
 
 DEPARTMENTS = (
     ("K01", "Khám Nội", "Internal medicine", "101"),
@@ -56,6 +59,7 @@ port = "{scanner}"
 
 [printer]
 port = "{printer}"
+baudrate = {printer_baudrate}
 timeout_s = 2
 
 [counters]
@@ -77,7 +81,7 @@ port = {his_port}
 timeout_s = 3
 
 [store]
-path = "{store}"
+path = "{store}"{fleet_store}
 
 [hospital]
 facility_code = "{facility_code}"
@@ -111,8 +115,13 @@ def write_kiosk_config(
     idle_s: float,
     countdown_s: float,
     facility_type: str,
+    printer_baudrate: int = 115_200,
+    store_url: str = "",
+    kiosk_id: str = "",
 ) -> Path:
-    """Write the kiosk's configuration for these services to ``path``; returns ``path``."""
+    """Write the kiosk's configuration for these services to ``path``; returns ``path``.
+    With ``store_url`` (no password in it) the hospital's store is that PostgreSQL and
+    ``store`` this kiosk's journal, ``kiosk_id`` its name."""
     departments = "\n".join(
         f'[[departments]]\ncode = "{code}"\nname_vi = "{vi}"\nname_en = "{en}"\nroom = "{room}"\n'
         for code, vi, en, room in DEPARTMENTS
@@ -126,11 +135,18 @@ def write_kiosk_config(
             gateway=gateway,
             his_port=his_port,
             store=store,
+            fleet_store=(
+                f'\nurl = "{store_url}"\nkiosk_id = "{kiosk_id}"\n'
+                f"timeout_s = {FLEET_STORE_TIMEOUT_S}"
+                if store_url
+                else ""
+            ),
             departments=departments,
             lookup_s=lookup_s,
             idle_s=idle_s,
             countdown_s=countdown_s,
             facility_type=facility_type,
+            printer_baudrate=printer_baudrate,
             pin_hash=hash_pin(STAFF_PIN),
             facility_code=FACILITY_CODE,
             p12=p12,

@@ -25,6 +25,7 @@ from cardreader.transport.pcsc import CardWaiter
 from simulators.pcscd import PcscDaemon, find_pcscd
 from simulators.speech import NO_SPEECHD
 from simulators.vpcd import VirtualReaderSlot
+from tests.postgres_fixtures import pg_url, postgres_cluster  # noqa: F401
 
 PCSCD_WORKDIR = pytest.StashKey[Path]()
 """Directory for the session's private pcscd (socket, reader.conf, log)."""

@@ -15,10 +15,11 @@ import serial
 
 from kiosk.devices import escpos
 from kiosk.devices.errors import DeviceError
-from kiosk.devices.ticket_image import raster_rows, render_ticket
+from kiosk.devices.ticket_escpos import PrinterProfile, ticket_job
 from kiosk.ticket import Ticket
 
 _log = logging.getLogger(__name__)
+DEFAULT_PROFILE = PrinterProfile()
 
 
 class EscPosPrinter:
@@ -29,13 +30,13 @@ class EscPosPrinter:
         port: str,
         *,
         baudrate: int = 19200,
-        width_dots: int = 576,
+        profile: PrinterProfile = DEFAULT_PROFILE,
         timeout_s: float = 5.0,
         hospital_name: str = "",
     ) -> None:
         self.port = port
         self.baudrate = baudrate
-        self.width_dots = width_dots
+        self.profile = profile
         self.timeout_s = timeout_s
         self.hospital_name = hospital_name
         self._serial: serial.Serial | None = None
@@ -82,9 +83,9 @@ class EscPosPrinter:
                 self._drop()
                 return escpos.PrinterStatus(online=False, paper=False, detail=str(exc))
 
-    def print_image_rows(self, rows: list[bytes], width_bytes: int) -> None:
-        """Check the paper, send the raster and cut."""
-        job = escpos.INITIALIZE + escpos.raster(rows, width_bytes) + escpos.feed_and_cut()
+    def print_job(self, job: bytes) -> None:
+        """Check the paper (DLE EOT), then send ``job``; it returns once the port has taken
+        it (a real printer may still be printing)."""
         with self._lock:
             try:
                 port = self._open()
@@ -99,8 +100,8 @@ class EscPosPrinter:
         _log.info("ticket sent to the printer (%d bytes)", len(job))
 
     def print_ticket(self, ticket: Ticket) -> None:
-        rows, width_bytes = raster_rows(render_ticket(ticket, self.width_dots, self.hospital_name))
-        self.print_image_rows(rows, width_bytes)
+        """The ticket in the printer's fonts where its profile allows (``ticket_job``)."""
+        self.print_job(ticket_job(ticket, self.profile, self.hospital_name))
 
     def close(self) -> None:
         with self._lock:

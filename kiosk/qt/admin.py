@@ -135,6 +135,7 @@ class AdminDialog(QDialog):
             f"Đầu đọc · Readers: {readers}",
             f"Máy quét QR · Scanner: {status.scanner}",
             f"Giọng nói · Voice: {status.voice}",
+            f"Lưu trữ · Store: {status.store}",
         ]
         if status.card_watcher:
             lines.append(f"Theo dõi thẻ · Card watcher: {status.card_watcher}")

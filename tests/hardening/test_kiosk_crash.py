@@ -15,9 +15,10 @@ ticket screen came (the ticket being printed).
 Afterwards: the SQLite store is whole (``integrity_check``), its audit chain verifies,
 every check-in has exactly one outbox message and the ticket numbers have no gap or
 repeat; every ticket that came out of the printer is the rendering of a check-in in the
-store (the page is compared dot for dot with :func:`kiosk.devices.ticket_image.render_ticket`
-of that check-in, so its QR holds the check-in id): nothing a patient holds a ticket for is
-lost. Then the outbox is drained (as a kiosk started later would: the leases of the
+store (the page's ESC/POS bytes are compared byte for byte with
+:func:`kiosk.devices.ticket_escpos.ticket_job` of that check-in, and the QR payload the
+printer decoded from its GS ( k command is that check-in id): nothing a patient holds a
+ticket for is lost. Then the outbox is drained (as a kiosk started later would: the leases of the
 messages in flight at a kill have run out) and the HIS holds every check-in exactly once,
 having counted the resends of the registrations it had taken before a kill.
 
@@ -29,7 +30,6 @@ so staff would tear the half ticket off and switch the printer off and on.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import queue
 import random
 import signal
@@ -44,7 +44,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from PIL import Image
 
 from cardreader.transport.pcsc import CardWaiter
 from hospital_adapter.config import StoreSettings, load_store_key
@@ -54,11 +53,12 @@ from hospital_adapter.store import Store
 from hospital_adapter.visit import VIETNAM_TIME, InsuranceStatus, Priority, VisitKind, utc_now
 from kiosk.autopilot import Autopilot
 from kiosk.config import KioskConfig, load_config
-from kiosk.devices.ticket_image import render_ticket
+from kiosk.devices.ticket_escpos import PrinterProfile, ticket_job
 from kiosk.flow import CheckInFlow
 from kiosk.ticket import Ticket
 from kiosk.view import Step
 from simulators.devices import VirtualPrinter
+from simulators.devices.printer import Page
 from simulators.his import HisFault
 from simulators.hospital import SimulatedHospital
 from simulators.patients import PATIENTS as HOSPITAL_PATIENTS
@@ -148,7 +148,10 @@ class Run:
 
     def start_kiosk(self) -> KioskProcess:
         """A kiosk on a fresh printer, once its first screen is up."""
-        printer = VirtualPrinter(self.folder / f"tickets-{len(self.printers) + 1}")
+        printer = VirtualPrinter(
+            self.folder / f"tickets-{len(self.printers) + 1}",
+            baudrate=self.hospital.printer_baudrate,
+        )
         self.printers.append(printer)
         text = self.hospital.config_path.read_text(encoding="utf-8")
         config = self.folder / f"kiosk-{len(self.printers)}.toml"
@@ -205,14 +208,16 @@ class Run:
 # --- checks ------------------------------------------------------------------------------
 
 
-def _digest(image: Image.Image) -> str:
-    return hashlib.sha256(image.convert("1").tobytes()).hexdigest()
-
-
-def _renderings(store: Store, config: KioskConfig) -> dict[tuple[int, str], str]:
-    """(height, digest of the ticket image) → check-in id, for every stored check-in; the
-    ticket's time is the minute of arrival or the next one (it is taken just after)."""
-    out: dict[tuple[int, str], str] = {}
+def _jobs(store: Store, config: KioskConfig) -> dict[bytes, str]:
+    """ESC/POS job of the ticket → check-in id, for every stored check-in; the ticket's
+    time is the minute of arrival or the next one (it is taken just after)."""
+    code_table = config.printer.vietnamese_code_table
+    profile = PrinterProfile(
+        config.printer.width_dots,
+        config.printer.native_qr,
+        None if code_table < 0 else code_table,
+    )
+    out: dict[bytes, str] = {}
     for summary in store.checkins():
         visit = store.visit(summary.checkin_id)
         department = config.department(visit.department)
@@ -234,22 +239,18 @@ def _renderings(store: Store, config: KioskConfig) -> dict[tuple[int, str], str]
                 ),
                 priority=visit.priority is not Priority.NONE,
             )
-            image = render_ticket(ticket, config.printer.width_dots, config.kiosk.hospital_name)
-            out[(image.height, _digest(image))] = visit.checkin_id
+            out[ticket_job(ticket, profile, config.kiosk.hospital_name)] = visit.checkin_id
     return out
 
 
-def _printed_check_ins(
-    pages: list[Image.Image], renderings: dict[tuple[int, str], str]
-) -> list[str]:
-    """The check-in of each printed page (each must be the rendering of one)."""
-    heights = {height for height, _ in renderings}
+def _printed_check_ins(pages: list[Page], jobs: dict[bytes, str]) -> list[str]:
+    """The check-in of each printed page: its bytes are one stored check-in's ticket, and
+    the QR code the printer decoded holds that check-in's id."""
     found = []
     for number, page in enumerate(pages):
-        tops = {(h, _digest(page.crop((0, 0, page.width, h)))) for h in heights}
-        matches = [renderings[top] for top in tops if top in renderings]
-        assert len(matches) == 1, f"printed page {number} is no stored check-in's ticket"
-        found += matches
+        assert page.data in jobs, f"printed page {number} is no stored check-in's ticket"
+        assert page.qr_codes == (jobs[page.data].encode(),)
+        found.append(jobs[page.data])
     return found
 
 
@@ -298,7 +299,7 @@ def test_sigkill_of_the_kiosk_loses_no_printed_ticket_and_no_registration(
             completed += 1
         finally:
             kiosk.stop()
-        pages = [page for printer in run.printers for page in printer.pages]
+        pages = [page for printer in run.printers for page in printer.printed]
     finally:
         for printer in run.printers:
             printer.close()
@@ -313,7 +314,7 @@ def test_sigkill_of_the_kiosk_loses_no_printed_ticket_and_no_registration(
         for department in {s.department for s in stored}:
             numbers = sorted(s.ticket for s in stored if s.department == department)
             assert numbers == list(range(1, len(numbers) + 1))
-        printed = _printed_check_ins(pages, _renderings(store, config))
+        printed = _printed_check_ins(pages, _jobs(store, config))
         assert len(set(printed)) == len(pages) >= completed  # one ticket per check-in
         # A kiosk started later drains the outbox: the leases of messages in flight at a
         # kill (60 s) and their holds (deadline + 5 s) are over by then.

@@ -20,7 +20,8 @@ BHYT card and BHXH numbers, the three MRZ lines, the DG2 image bytes and the dec
 (windows of them, raw and hex), in UTF-8 and UTF-16. Zero hits.
 
 The printed tickets may hold the queue number; each printed page is checked to be exactly
-the rendering of its :class:`~kiosk.ticket.Ticket`, whose fields are checked too: no name,
+the ESC/POS job of its :class:`~kiosk.ticket.Ticket` (byte for byte), whose fields are
+checked too: no name,
 no ID number on paper.
 
 Memory (best effort): Python cannot overwrite a ``str`` or ``bytes`` in place, so the kiosk
@@ -50,18 +51,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from PIL import Image, ImageChops
 from PySide6.QtWidgets import QAbstractButton, QLabel, QLineEdit
 
 from cardreader.files.ids import Ef
 from cardreader.lds.dg2 import parse_dg2
 from hospital_adapter.gateway.resilience import TtlCache
-from kiosk.devices.ticket_image import render_ticket
+from kiosk.devices.ticket_escpos import PrinterProfile, ticket_job
 from kiosk.qt.app import KioskApp
 from kiosk.qt.screens import DigitsScreen, IdentityScreen
 from kiosk.ticket import Ticket
 from kiosk.view import Problem, Step, View
 from simulators.bhxh_gateway.dataset import InsuranceRecord
+from simulators.devices.printer import Page
 from simulators.faults import FaultSpec
 from simulators.his import HisFault
 from simulators.hospital import SimulatedHospital, running_kiosk
@@ -366,11 +367,8 @@ def _store_files(store: Path) -> dict[str, bytes]:
     }
 
 
-def _printed_page_is_the_ticket(page: Path, ticket: Ticket, hospital_name: str) -> None:
-    rendered = render_ticket(ticket, 576, hospital_name)
-    with Image.open(page) as printed:
-        top = printed.convert("1").crop((0, 0, rendered.width, rendered.height))
-        assert ImageChops.difference(top.convert("L"), rendered.convert("L")).getbbox() is None
+def _printed_page_is_the_ticket(page: Page, ticket: Ticket, hospital_name: str) -> None:
+    assert page.data == ticket_job(ticket, PrinterProfile(), hospital_name)
 
 
 # --- the test ------------------------------------------------------------------------------
@@ -456,7 +454,7 @@ def test_no_personal_data_in_logs_files_or_kiosk_memory(
             assert set(while_running) >= {store.name, store.name + "-wal"}
             assert kiosk.wait_until(lambda: len(hospital.his.state.registrations) == 4, 30)
         after = _store_files(store)
-        printed = list(hospital.printer.saved)
+        printed = hospital.printer.printed
     with contextlib.closing(sqlite3.connect(store)) as db:
         assert db.execute("SELECT count(*) FROM checkins").fetchone() == (4,)
 

@@ -12,6 +12,7 @@ from hospital_adapter.outbox import OutboxWorker, RetrySchedule
 from hospital_adapter.service import (
     COUNTER_NOTE,
     REPEAT_WINDOW,
+    CheckInResult,
     CheckInService,
     RegistrationStatus,
 )
@@ -218,3 +219,21 @@ def test_garbled_gateway_degrades_and_refused_account_is_configuration(
     gateway.simulator.accounts["kiosk"] = "rotated"
     check = service.lookup_insurance(identity, Deadline.after(5))
     assert (check.decision, check.lookup) == (Decision.CONFIGURATION_ERROR, None)
+
+
+def test_on_stored_hears_of_the_check_in_before_the_his_is_asked(
+    dataset: Dataset, make_client: ClientFactory, his: RunningHis, store: Store
+) -> None:
+    service, _ = _service(make_client, his, store)
+    heard: list[tuple[int, RegistrationStatus, int]] = []
+
+    def stored(result: CheckInResult) -> None:
+        heard.append((result.ticket, result.registration, len(his.state.registrations)))
+
+    request = request_for(dataset.with_outcome("000"), "K01", VisitKind.SELF_PAY)
+    result = service.check_in(request, Deadline.after(10), on_stored=stored)
+    assert heard == [(1, RegistrationStatus.QUEUED, 0)]  # the HIS had nothing yet
+    assert (result.ticket, result.registration) == (1, RegistrationStatus.DELIVERED)
+    assert len(his.state.registrations) == 1
+    again = service.check_in(request, Deadline.after(10), on_stored=stored)
+    assert again.repeated and len(heard) == 1, "a re-tap is not stored again: nothing to hear"

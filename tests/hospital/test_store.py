@@ -1,8 +1,10 @@
-"""The SQLite store: atomic check-ins, encryption at rest, outbox, audit chain, purge."""
+"""The store: atomic check-ins, encryption at rest, outbox, audit chain, purge; the tests
+on the ``store`` fixture run on SQLite and on PostgreSQL, the others tamper with the file."""
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -18,9 +20,16 @@ from .helpers import KEY, request_for
 NOON = datetime(2025, 3, 10, 5, 0, tzinfo=UTC)  # 12:00 in Vietnam
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Store:
-    return Store(tmp_path / "store.sqlite3", KEY)
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    location = (
+        str(tmp_path / "store.sqlite3")
+        if request.param == "sqlite"
+        else request.getfixturevalue("pg_url")
+    )
+    opened = Store(location, KEY)
+    yield opened
+    opened.close()
 
 
 def test_tickets_count_per_department_per_day(store: Store, dataset: Dataset) -> None:

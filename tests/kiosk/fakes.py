@@ -125,7 +125,11 @@ class FakeHospital:
         self.consents.append(given)
 
     def check_in(
-        self, request: VisitRequest, deadline: Deadline, insurance: InsuranceCheck | None = None
+        self,
+        request: VisitRequest,
+        deadline: Deadline,
+        insurance: InsuranceCheck | None = None,
+        on_stored: Callable[[CheckInResult], None] | None = None,
     ) -> CheckInResult:
         if self.check_in_error is not None:
             raise self.check_in_error
@@ -139,16 +143,19 @@ class FakeHospital:
             if verified
             else InsuranceStatus.TO_VERIFY_AT_COUNTER
         )
-        return CheckInResult(
+        result = CheckInResult(
             checkin_id="ab" * 16,
             ticket=len(self.requests),
             department=request.department,
             visit_kind=request.visit_kind,
             insurance=status,
             insurance_code="000" if verified else "",
-            registration=RegistrationStatus.DELIVERED,
+            registration=RegistrationStatus.QUEUED,
             counter_note="" if status is not InsuranceStatus.TO_VERIFY_AT_COUNTER else "x",
         )
+        if on_stored is not None:  # stored: the HIS is asked after this, as the service does
+            on_stored(result)
+        return replace(result, registration=RegistrationStatus.DELIVERED)
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
 
@@ -33,9 +34,14 @@ CONFIG = load_config()
 
 
 class Rig:
-    def __init__(self, config: KioskConfig = CONFIG, **card: object) -> None:
+    def __init__(
+        self,
+        config: KioskConfig = CONFIG,
+        hospital: Callable[[Rig], FakeHospital] = lambda _: FakeHospital(),
+        **card: object,
+    ) -> None:
         self.card = FakeCard(**card)  # type: ignore[arg-type]
-        self.hospital = FakeHospital()
+        self.hospital = hospital(self)
         self.printer = FakePrinter()
         self.runner = ManualRunner()
         self.clock = FakeClock()
@@ -65,7 +71,8 @@ class Rig:
         assert self.view.step is Step.PLACE_CARD
         self.flow.card_present()
         assert self.view.step is Step.READING
-        self.runner.finish()  # the card read
+        assert len(self.runner.jobs) == 2  # the BHYT lookup from the QR, then the card read
+        self.runner.finish(1)  # the card read; the lookup goes on
 
     def read_with_digits(self) -> None:
         self.flow.card_present()
@@ -171,13 +178,17 @@ def test_qr_of_another_card_and_unreadable_qr() -> None:
     assert rig.view.patient is None
 
 
-def test_forged_card_is_refused_politely_without_any_lookup() -> None:
+def test_forged_card_is_refused_politely_and_the_qr_lookup_is_never_shown() -> None:
     rig = Rig(read_result=read_of(HOA, Trust.INVALID, "dg-hash DG13: mismatch"))
     rig.read_with_qr()
-    assert (rig.view.step, rig.view.problem) == (Step.PROBLEM, Problem.CARD_INVALID)
-    assert rig.view.counter == CONFIG.counters.help
-    assert rig.view.patient is None
-    assert rig.hospital.looked_up == [] and rig.runner.jobs == []
+    refused = rig.view
+    assert (refused.step, refused.problem) == (Step.PROBLEM, Problem.CARD_INVALID)
+    assert refused.counter == CONFIG.counters.help
+    assert refused.patient is None
+    rig.runner.finish()  # the lookup started from the QR answers: it goes nowhere
+    assert rig.view == refused
+    assert [identity.trust for identity in rig.hospital.looked_up] == [IdentityTrust.QR]
+    assert rig.runner.jobs == []
 
 
 @pytest.mark.parametrize("policy", [Policy.ALLOW, Policy.COUNTER])
@@ -228,7 +239,7 @@ def test_card_pulled_mid_read_then_placed_again() -> None:
     rig.flow.card_absent()
     rig.flow.card_present()
     assert rig.view.step is Step.READING, "the same credentials are tried again"
-    rig.runner.finish()
+    rig.runner.finish(-1)  # the read (the QR's lookup is still running)
     assert rig.view.step is Step.IDENTITY
 
 
@@ -239,14 +250,14 @@ def test_qr_scanned_just_after_the_last_card_left_waits_for_the_card() -> None:
     rig.flow.card_present()  # stale: the card is already gone
     rig.flow.qr_scanned(HOA_QR)
     assert rig.view.step is Step.READING
-    rig.runner.finish()
+    rig.runner.finish(-1)  # the read (the QR's lookup is still running)
     assert (rig.view.step, rig.view.problem) == (Step.PLACE_CARD, None)
     rig.card.error = None
     rig.flow.card_absent()
     assert rig.view.step is Step.PLACE_CARD
     rig.flow.card_present()
     assert rig.view.step is Step.READING, "the QR's credentials wait for the card"
-    rig.runner.finish()
+    rig.runner.finish(-1)
     assert rig.view.step is Step.IDENTITY
     assert [call.can for call in rig.card.calls] == ["012345", "012345"]
 
@@ -439,7 +450,7 @@ def test_help_opens_over_any_screen_and_returns_to_it() -> None:
     rig.flow.qr_scanned(HOA_QR)
     rig.flow.card_present()
     rig.flow.help()  # while the card is read: the read goes on underneath
-    rig.runner.finish()
+    rig.runner.finish(-1)
     assert (rig.view.step, rig.view.help_counter) == (Step.IDENTITY, CONFIG.counters.help)
     rig.runner.finish()  # the lookup
     rig.flow.close_help()
