@@ -35,6 +35,7 @@ import psycopg
 from hospital_adapter.board import BoardServer, create_board
 from hospital_adapter.store import Store
 from hospital_adapter.store.queue import QueueEntry, QueueStatus
+from simulators.browser import CHROMIUM, CHROMIUM_ARGS
 from simulators.hospital import SimulatedHospital
 from simulators.kiosk_config import DEPARTMENTS
 from simulators.patients import Patient
@@ -62,16 +63,6 @@ STOP_TIMEOUT_S = 15.0
 READER_SETTLE_S = 1.0
 """After a card is taken away, before the next patient's QR: pcscd polls every 0.4 s."""
 READY_MARK = "kiosk started: the first screen is up"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 BOARD_SHOT = "queue-board.png"
 
 
@@ -435,7 +426,7 @@ def _screenshot(url: str, path: Path, call: QueueEntry) -> Path | None:
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+            executable_path=str(CHROMIUM), args=list(CHROMIUM_ARGS), headless=True
         )
         try:
             context = browser.new_context(
