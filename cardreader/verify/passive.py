@@ -376,14 +376,27 @@ class PassiveResult:
     findings: tuple[Finding, ...] = ()
 
 
+Chains = dict[bytes, tuple[Check, Certificate | None]]
+"""The chain checks of one verification by the DS certificate's DER (empty: none): EF.SOD
+and EF.CardSecurity usually carry the same DS, whose signature is then verified once."""
+
+
 def _signed_object_checks(
-    signed: SignedData, file: str, expected: ContentType, trust: TrustStore, at: datetime
+    signed: SignedData,
+    file: str,
+    expected: ContentType,
+    trust: TrustStore,
+    at: datetime,
+    chains: Chains,
 ) -> tuple[list[Check], list[Finding], Certificate | None, Certificate | None]:
     """Signed attributes, signature, DS certificate, chain and CRL of one signed file;
     also returns the DS certificate and the CSCA that anchors it (if any)."""
     selection = signed.select_signer()
     ds = None if selection is None else selection.certificate
-    chain, anchor = _chain_check(ds, trust, at)
+    key = b"" if ds is None else ds.der
+    if key not in chains:
+        chains[key] = _chain_check(ds, trust, at)
+    chain, anchor = chains[key]
     attributes, attribute_findings = _signed_attribute_checks(signed, file, expected)
     signature, signature_findings = _signature_check(signed, selection, file)
     certificate, certificate_findings = _certificate_checks(ds, at, file)
@@ -400,10 +413,13 @@ def _as_card_security(check: Check) -> Check:
     return Check(CheckKind.CARD_SECURITY, check.status, check.reason, subject)
 
 
-def card_security_checks(data: bytes, trust: TrustStore, at: datetime) -> PassiveResult:
+def card_security_checks(
+    data: bytes, trust: TrustStore, at: datetime, chains: Chains | None = None
+) -> PassiveResult:
     """EF.CardSecurity's signed attributes, signature, DS certificate, chain and CRL, like
     EF.SOD's, and its SecurityInfos (BSI TR-03110-3 §A.1.2.5). The signature is checked even
-    when the SecurityInfos are malformed, as EF.SOD's is with a malformed security object."""
+    when the SecurityInfos are malformed, as EF.SOD's is with a malformed security object.
+    ``chains``: those already checked in this verification (see :data:`Chains`)."""
     kind = CheckKind.CARD_SECURITY
     try:
         signed = parse_card_security_signed_data(data)
@@ -417,8 +433,9 @@ def card_security_checks(data: bytes, trust: TrustStore, at: datetime) -> Passiv
         content = Check(kind, PASSED, f"{card_access.count} SecurityInfos", "security-infos")
     except (ParseError, UnsupportedProtocolError) as exc:
         content = Check(kind, FAILED, f"malformed SecurityInfos: {exc}", "security-infos")
+    chains = {} if chains is None else chains
     checks, findings, _, _ = _signed_object_checks(
-        signed, CARD_SECURITY_FILE, ContentType.SECURITY_OBJECT, trust, at
+        signed, CARD_SECURITY_FILE, ContentType.SECURITY_OBJECT, trust, at, chains
     )
     return PassiveResult(
         (content, *(_as_card_security(check) for check in checks)), tuple(findings)
@@ -451,14 +468,15 @@ def passive_authentication(
     except ParseError as exc:
         reason = f"EF.SOD is malformed: {exc}"
         return PassiveResult((Check(CheckKind.SOD_SIGNATURE, FAILED, reason),))
+    chains: Chains = {}
     checks, findings, ds, anchor = _signed_object_checks(
-        signed, SOD_FILE, ContentType.LDS_SECURITY_OBJECT, trust, moment
+        signed, SOD_FILE, ContentType.LDS_SECURITY_OBJECT, trust, moment, chains
     )
     card_security = files.get(Ef.CARD_SECURITY)
     extra = (
         PassiveResult(())
         if card_security is None
-        else card_security_checks(card_security, trust, moment)
+        else card_security_checks(card_security, trust, moment, chains)
     )
     return PassiveResult(
         (

@@ -149,14 +149,23 @@ class DistinguishedName:
     text: str
     country: str | None
     match_key: str = field(repr=False)
-    """RFC 5280 §7.1 comparison form (case and spaces folded)."""
-    rdn_keys: tuple[str, ...] = field(repr=False)
-    """The comparison form of each RDN, sorted: equal for the same RDNs in any order."""
+    """RFC 5280 §7.1 comparison form (case and spaces folded): the RDNs' forms joined by
+    :data:`RDN_SEPARATOR`."""
     rdn_types: tuple[str, ...] = field(repr=False)
     """The attribute types of each RDN in encoded order, e.g. ``("C", "O", "CN")``."""
 
+    @property
+    def rdn_keys(self) -> tuple[str, ...]:
+        """The comparison form of each RDN, sorted: equal for the same RDNs in any order."""
+        return tuple(sorted(self.match_key.split(RDN_SEPARATOR)))
+
     def __str__(self) -> str:
         return self.text
+
+
+RDN_SEPARATOR = "\x1e"
+"""What asn1crypto joins the RDNs' comparison forms with; string preparation (RFC 4518
+§2.2) maps it to nothing, so no form contains it."""
 
 
 _SHORT_ATTRIBUTE_NAMES: Mapping[str, str] = MappingProxyType(
@@ -177,13 +186,18 @@ _SHORT_ATTRIBUTE_NAMES: Mapping[str, str] = MappingProxyType(
 
 def distinguished_name(name: x509.Name) -> DistinguishedName:
     """Convert an asn1crypto Name (call inside :func:`asn1_parse_errors`)."""
-    country = name.native.get("country_name") if isinstance(name.native, dict) else None
+    countries = [
+        attribute["value"].native
+        for rdn in name.chosen
+        for attribute in rdn
+        if attribute["type"].native == "country_name"
+    ]
+    country = countries[0] if len(countries) == 1 else None
     return DistinguishedName(
         der=name.dump(),
         text=name.human_friendly,
         country=country.upper() if isinstance(country, str) else None,
         match_key=name.hashable,
-        rdn_keys=tuple(sorted(rdn.hashable for rdn in name.chosen)),
         rdn_types=tuple(
             "+".join(_SHORT_ATTRIBUTE_NAMES.get(a["type"].native, a["type"].dotted) for a in rdn)
             for rdn in name.chosen

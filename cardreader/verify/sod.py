@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
 
-from asn1crypto import algos, cms, core
+from asn1crypto import algos, cms, core, x509
 
 from cardreader.asn1 import UniversalTag, asn1_parse_errors
 from cardreader.crypto.digests import DigestAlgorithm
@@ -295,7 +295,14 @@ def _digest_oid(identifier: algos.DigestAlgorithm) -> str:
     return oid
 
 
-def _signer_info(info: cms.SignerInfo) -> SignerInfo:
+def _issuer_name(name: x509.Name, certificates: tuple[Certificate, ...]) -> DistinguishedName:
+    """The signer identifier's issuer, taken from a certificate with the same DER issuer."""
+    der = name.dump()
+    known = next((c.issuer for c in certificates if c.issuer.der == der), None)
+    return known or distinguished_name(name)
+
+
+def _signer_info(info: cms.SignerInfo, certificates: tuple[Certificate, ...]) -> SignerInfo:
     sid = info["sid"]
     version = SIGNER_INFO_VERSIONS[sid.name]
     if info["version"].native != version:
@@ -304,7 +311,7 @@ def _signer_info(info: cms.SignerInfo) -> SignerInfo:
         signer = SignerIdentifier(subject_key_identifier=sid.chosen.native)
     else:
         signer = SignerIdentifier(
-            issuer=distinguished_name(sid.chosen["issuer"]),
+            issuer=_issuer_name(sid.chosen["issuer"], certificates),
             serial_number=sid.chosen["serial_number"].native,
         )
     raw_attributes: bytes | None = None
@@ -393,7 +400,7 @@ def parse_signed_data(
             raise ParseError(f"{len(signer_infos)} signer infos; exactly one is supported")
         if _digest_oid(signer_infos[0]["digest_algorithm"]) not in listed:
             raise ParseError("the signer's digest algorithm is not in digestAlgorithms")
-        return SignedData(content_type, content, parsed, _signer_info(signer_infos[0]))
+        return SignedData(content_type, content, parsed, _signer_info(signer_infos[0], parsed))
 
 
 def parse_lds_security_object(der: bytes) -> LdsSecurityObject:

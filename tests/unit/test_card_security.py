@@ -24,6 +24,7 @@ from cardreader.verified_read import VerifiedCard, read_and_verify
 from cardreader.verify.card_security import parse_card_security
 from cardreader.verify.passive import verify_files
 from cardreader.verify.report import CheckKind, CheckStatus, Verdict, VerificationReport
+from cardreader.verify.signature import Certificate
 from cardreader.verify.trust import TrustStore, parse_certificates
 from simulators.chip.chip_auth import ChipAuthenticationKey
 from simulators.inprocess import InProcessTransport
@@ -109,6 +110,22 @@ def test_pace_cam_uses_the_card_security_key_and_the_file_is_verified() -> None:
     }
     assert statuses(report, CheckKind.CRL) == {"": U, "EF.CardSecurity": U}
     assert result.files[Ef.CARD_SECURITY] == card_2024().card_security
+
+
+def test_the_ds_both_signed_files_carry_is_chained_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    files = read(card_2024()).files
+    chained: list[bytes] = []
+    original = Certificate.is_signed_by
+
+    def counted(self: Certificate, issuer: Certificate) -> bool:
+        chained.append(self.der)
+        return original(self, issuer)
+
+    monkeypatch.setattr(Certificate, "is_signed_by", counted)
+    report = verify_files(files, TRUST, None, None)
+    assert len(chained) == 1
+    assert report.of_kind(CheckKind.CHAIN)[0].status is P
+    assert statuses(report, CheckKind.CARD_SECURITY)["chain"] is P
 
 
 def test_card_security_is_read_in_the_master_file_before_the_application() -> None:
