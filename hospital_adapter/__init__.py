@@ -26,7 +26,7 @@ from hospital_adapter.errors import (
     StoreError,
 )
 from hospital_adapter.gateway import Decision, GatewayClient
-from hospital_adapter.his import configured_registrar
+from hospital_adapter.his import KnownPatient, PatientFinder, configured_registrar
 from hospital_adapter.identity import BirthDate, IdentityTrust, PatientIdentity, Sex
 from hospital_adapter.outbox import OutboxThread, OutboxWorker
 from hospital_adapter.service import (
@@ -34,6 +34,7 @@ from hospital_adapter.service import (
     CheckInResult,
     CheckInService,
     InsuranceCheck,
+    NumberLookup,
     RegistrationStatus,
     same_lookup,
 )
@@ -68,8 +69,11 @@ __all__ = [
     "InsuranceCheck",
     "InsuranceStatus",
     "InvalidInputError",
+    "KnownPatient",
+    "NumberLookup",
     "OutboxThread",
     "OutboxWorker",
+    "PatientFinder",
     "PatientIdentity",
     "Priority",
     "Problem",

@@ -15,6 +15,7 @@ from datetime import date
 from hospital_adapter.errors import InvalidInputError
 
 _ID_RE = re.compile(r"[0-9]{12}")
+_BHXH_RE = re.compile(r"[0-9]{10}")
 _FULL_DATE_RE = re.compile(r"([0-9]{2})/([0-9]{2})/([0-9]{4})")
 _YEAR_RE = re.compile(r"[0-9]{4}")
 MAX_NAME_LENGTH = 100
@@ -105,6 +106,19 @@ def check_id_number(
     if sex is not None and sex is not encoded_sex:
         raise InvalidInputError("ID number", "sex digit does not match the sex")
     return id_number
+
+
+def check_bhxh_number(number: str) -> str:
+    """Check a 10-digit BHXH number (mã số BHXH: the last 10 characters of the BHYT card
+    code, docs/domain.md §3.1). Returns it; raises :class:`InvalidInputError` otherwise."""
+    if not _BHXH_RE.fullmatch(number):
+        raise InvalidInputError("BHXH number", "expected 10 digits")
+    return number
+
+
+def encoded_birth_year_and_sex(id_number: str) -> tuple[int, Sex]:
+    """The birth year and sex a 12-digit ID number's digits encode (docs/domain.md §2.6)."""
+    return _encoded_birth_year_and_sex(check_id_number(id_number))
 
 
 def _encoded_birth_year_and_sex(id_number: str) -> tuple[int, Sex]:

@@ -8,9 +8,12 @@ screen that says what happened in plain words and which counter to go to. Nothin
 says is asked again: the age priority classes come from the date of birth.
 
 Without the chip (none, or unreadable) the patient still leaves with a ticket: the QR alone
-(the card's front or VNeID), or the 12-digit ID number typed. Such an identity carries its
-:class:`~hospital_adapter.IdentityTrust` to the screen, the store and the HIS, and is never
-shown as verified (docs/domain.md §4.1).
+(the card's front or VNeID), or a number typed: the 12-digit ID number, or the 10-digit BHXH
+number (the last 10 characters of the BHYT code), which the HIS must already know. Such an
+identity carries its :class:`~hospital_adapter.IdentityTrust` to the screen, the store and
+the HIS, and is never shown as verified (docs/domain.md §4.1). A typed number's BHYT is
+looked up with what the HIS knows of a returning patient; none of it reaches the screen
+(anyone can type anyone's number).
 
 The flow owns no thread. Card, network and printer work goes through a
 :class:`~kiosk.runner.Runner`; answers come back as method calls on the owner thread.
@@ -48,6 +51,7 @@ from hospital_adapter import (
     InsuranceCheck,
     InsuranceStatus,
     InvalidInputError,
+    NumberLookup,
     PatientIdentity,
     Priority,
     Sex,
@@ -86,6 +90,9 @@ _log = logging.getLogger(__name__)
 
 CAN_DIGITS = 6
 ID_DIGITS = 12
+BHXH_DIGITS = 10
+HIS_NOTE = "BHYT looked up with the HIS's record of this number"
+"""Staff note when a typed number's BHYT was looked up with the HIS's demographics."""
 
 
 @dataclass
@@ -294,11 +301,15 @@ class CheckInFlow:
             self._go(Step.ENTER_NUMBER, digits_rejected=False, insurance_qr=False)
 
     def submit_number(self, digits: str) -> None:
-        """The 12-digit ID number, typed: an identity nothing proves (docs/domain.md §4.1)."""
+        """The 12-digit ID number, typed: an identity nothing proves (docs/domain.md §4.1);
+        or, without a BHYT QR, the 10-digit BHXH number, which the HIS is asked about."""
         if self.step is not Step.ENTER_NUMBER:
             return
         self.touch()
         insurance_qr = self._session.insurance_qr
+        if len(digits) == BHXH_DIGITS and digits.isdigit() and insurance_qr is None:
+            self._find_by_bhxh_number(digits)
+            return
         try:
             if insurance_qr is None:
                 identity = PatientIdentity.typed(digits)
@@ -316,6 +327,29 @@ class CheckInFlow:
             self._show(replace(self._view, digits_rejected=True))
             return
         self._identified(identity)
+
+    def _find_by_bhxh_number(self, number: str) -> None:
+        """Ask the HIS who has the BHXH ``number`` (and BHYT with it), on the busy screen."""
+        self._go(Step.INSURANCE, digits_rejected=False)
+        deadline, token = Deadline.after(self._config.timeouts.lookup_s), self._session.token
+        self._runner.run(
+            lambda: self._hospital.lookup_by_bhxh_number(number, deadline),
+            lambda outcome: self._found_by_number(token, number, outcome),
+        )
+
+    def _found_by_number(
+        self, token: int, number: str, outcome: Outcome[NumberLookup | None]
+    ) -> None:
+        if not self._current(token) or self.step is not Step.INSURANCE:
+            return
+        if outcome.error is not None:
+            _log.error("BHXH number lookup failed unexpectedly", exc_info=outcome.error)
+        found = outcome.value
+        if found is None:
+            _log.info("BHXH number not known to the HIS")
+            self._fail(Problem.NUMBER_NOT_FOUND)
+            return
+        self._identified(found.identity, shown_number=number, insurance=found.insurance)
 
     def use_qr(self) -> None:
         """ "Dùng mã QR": go on with the scanned QR alone, without the chip."""
@@ -556,8 +590,19 @@ class CheckInFlow:
         session.read = read
         self._identified(read.identity, card_expired_on=read.date_of_expiry if expired else None)
 
-    def _identified(self, identity: PatientIdentity, card_expired_on: date | None = None) -> None:
-        """Show who the patient is, however they came in, and look BHYT up meanwhile."""
+    def _identified(
+        self,
+        identity: PatientIdentity,
+        card_expired_on: date | None = None,
+        *,
+        shown_number: str | None = None,
+        insurance: InsuranceCheck | None = None,
+    ) -> None:
+        """Show who the patient is, however they came in, and look BHYT up meanwhile.
+
+        ``shown_number`` (a typed BHXH number) is shown masked instead of the identity, which
+        came from the HIS: its ID number, birth year and sex stay off the screen. With
+        ``insurance`` already known, BHYT is not looked up again."""
         session, policy = self._session, self._config.kiosk
         session.identity = identity
         session.credentials = None
@@ -567,11 +612,12 @@ class CheckInFlow:
         notes = [STAFF_NOTES[identity.trust]] if identity.trust in STAFF_NOTES else []
         if card_expired_on is not None:
             notes.append("ID card expired")
+        from_his = shown_number is not None
         patient = PatientView(
             full_name=identity.full_name,
-            masked_id=mask_id_number(identity.id_number, policy.masked_digits),
-            date_of_birth=identity.date_of_birth.gateway_format(),
-            sex=identity.sex.value,
+            masked_id=mask_id_number(shown_number or identity.id_number, policy.masked_digits),
+            date_of_birth="" if from_his else identity.date_of_birth.gateway_format(),
+            sex="" if from_his else identity.sex.value,
             age=age,
             trust=identity.trust,
             card_expired_on=card_expired_on,
@@ -589,6 +635,9 @@ class CheckInFlow:
         )
         token, prefetch = session.token, session.prefetch
         session.prefetch = None
+        if insurance is not None:
+            self._insurance_known(insurance)
+            return
         if prefetch is not None and same_lookup(prefetch.identity, identity):
             _log.info("BHYT looked up from the QR before the read: the answer is used")
             if prefetch.outcome is None:
@@ -655,12 +704,20 @@ class CheckInFlow:
             check = InsuranceCheck(Decision.RETRY, None, degraded=True)
         else:
             check = outcome.unwrap()
+        self._insurance_known(check)
+
+    def _insurance_known(self, check: InsuranceCheck) -> None:
+        """Show what the BHYT lookup says (never the demographics it was made with)."""
         self._session.insurance = check
+        note = self._view.staff_note
+        if check.from_his and HIS_NOTE not in note:
+            note = "; ".join(filter(None, (note, HIS_NOTE)))
         valid_to = None
         if check.lookup is not None and check.lookup.card is not None:
             valid_to = check.lookup.card.valid_to
+        state = insurance_state(check)
         self._show(
-            replace(self._view, insurance=insurance_state(check), insurance_valid_to=valid_to)
+            replace(self._view, insurance=state, insurance_valid_to=valid_to, staff_note=note)
         )
         if self.step is Step.INSURANCE:
             self._go(Step.CHOOSE_KIND)

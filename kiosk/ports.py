@@ -10,6 +10,7 @@ from hospital_adapter import (
     CheckInResult,
     Deadline,
     InsuranceCheck,
+    NumberLookup,
     PatientIdentity,
     VisitRequest,
 )
@@ -20,6 +21,10 @@ class CheckInPort(Protocol):
     """What the flow needs of :class:`hospital_adapter.CheckInService`."""
 
     def lookup_insurance(self, identity: PatientIdentity, deadline: Deadline) -> InsuranceCheck: ...
+
+    def lookup_by_bhxh_number(
+        self, bhxh_number: str, deadline: Deadline
+    ) -> NumberLookup | None: ...
 
     def record_consent(self, given: bool) -> None: ...
 

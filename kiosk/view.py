@@ -25,7 +25,7 @@ class Step(enum.Enum):
     ENTER_DIGITS = "enter_digits"
     """The card was placed without its QR: the last 6 digits of the ID number."""
     ENTER_NUMBER = "enter_number"
-    """No chip: the whole 12-digit ID number, typed."""
+    """No chip: the whole 12-digit ID number, or the 10-digit BHXH number, typed."""
     CONSENT = "consent"
     """May the chip be read? Before the first read, where configured."""
     READING = "reading"
@@ -77,6 +77,8 @@ class Problem(enum.Enum):
     REGISTRATION_FAILED = "registration_failed"
     CONSENT_DECLINED = "consent_declined"
     """The patient does not want the chip read."""
+    NUMBER_NOT_FOUND = "number_not_found"
+    """The HIS knows no patient with the typed BHXH number (or could not answer)."""
 
     @property
     def retry_with_card(self) -> bool:
@@ -85,13 +87,15 @@ class Problem(enum.Enum):
 
     @property
     def without_chip(self) -> bool:
-        """The chip cannot be read, or may not: the patient may go on without it
-        (:class:`Fallback`). A chip that failed its proofs proves something against them."""
+        """The chip cannot be read, or may not (or a typed BHXH number is not known): the
+        patient may go on without it (:class:`Fallback`). A chip that failed its proofs
+        proves something against them."""
         return self in (
             Problem.CARD_REMOVED,
             Problem.CARD_UNREADABLE,
             Problem.READER_FAULT,
             Problem.CONSENT_DECLINED,
+            Problem.NUMBER_NOT_FOUND,
         )
 
 
@@ -130,10 +134,13 @@ class PatientView:
     """What the screen shows of the patient: never the full ID number."""
 
     full_name: str = field(repr=False)
-    """Empty for a typed number."""
+    """Empty for a typed number (the HIS's name for it is never shown)."""
     masked_id: str = field(repr=False)
+    """The ID number masked; for a typed BHXH number, that number masked."""
     date_of_birth: str = field(repr=False)
+    """Empty for a typed BHXH number (it would be the HIS's)."""
     sex: str = field(repr=False)
+    """Empty for a typed BHXH number."""
     age: int = field(repr=False)
     trust: IdentityTrust
     card_expired_on: date | None = field(default=None, repr=False)

@@ -17,10 +17,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from simulators.control_window import control_window, place_beside
+from simulators.his import known_patient
 from simulators.hospital import SimulatedHospital, running_kiosk
 from simulators.kiosk_config import STAFF_PIN
-from simulators.patients import patient
+from simulators.patients import Patient, patient
 from simulators.pcscd import PcscDaemon
+from simulators.persona import Sex
 from simulators.scripted import ScriptError, WayIn, scripted_check_in, xml0_receipt
 from simulators.speech import RecordingSpeechDispatcher, rms
 from simulators.speech import available as speech_available
@@ -35,7 +37,18 @@ WAYS_IN = (
     (WayIn.VSSID, "VssID only"),
     (WayIn.TYPED, "typed number"),
 )
-"""The headless ``make run``'s check-ins after the first: one per way in, by patient."""
+"""The headless ``make run``'s check-ins after the first: one per way in, by patient. The
+typed number's patient is a returning one (:func:`_returning`): the HIS knows their name and
+date of birth, so BHYT is looked up with them."""
+
+
+def _returning(hospital: SimulatedHospital, person: Patient) -> None:
+    """Preload the simulated HIS with ``person`` as registered on an earlier visit."""
+    persona = hospital.persona(person.seed)
+    sex = "M" if persona.sex is Sex.MALE else "F"
+    birth = persona.date_of_birth.strftime("%Y%m%d")
+    record = known_patient(persona.id_number, persona.full_name, birth, sex)
+    hospital.his.state.preload(record)
 
 
 def _has_display() -> bool:
@@ -139,6 +152,7 @@ def _each_way_in(kiosk: KioskApp, hospital: SimulatedHospital, echo: Callable[[s
     """One check-in per way in (:data:`WAYS_IN`), one line each with its ticket."""
     flow = kiosk.flow
     echo("one check-in per way in:")
+    _returning(hospital, patient("typed number"))
     for way, note in WAYS_IN:
         flow.dismiss()
         hospital.remove()
@@ -155,6 +169,9 @@ def _each_way_in(kiosk: KioskApp, hospital: SimulatedHospital, echo: Callable[[s
             else "BHYT verified"
         )
         priority = ", priority" if ticket.ticket.priority else ""
+        if way is WayIn.TYPED:
+            queries = hospital.his.state.queries
+            bhyt += f" (name and birth date from the HIS: {queries} demographics query)"
         echo(
             f"  {way.value:<8} ({note}): ticket {result.ticket_label}, K01{priority}, {bhyt},"
             f" identity {registration.identity} to the HIS"

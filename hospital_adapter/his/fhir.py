@@ -12,6 +12,9 @@ The Encounter's identifier is the check-in id, so a retried Bundle finds the Enc
 already there and creates nothing twice. Bundle entry ids are UUIDv5 of the check-in, so
 a retry sends the same bytes. Pure: building and parsing only; the transport is
 :mod:`hospital_adapter.his.fhir_client`.
+
+A known patient is found with a Patient search by token (FHIR R4 search.html#token,
+``identifier=system|value``) answered by a ``searchset`` Bundle (FHIR R4 bundle.html).
 """
 
 from __future__ import annotations
@@ -28,12 +31,17 @@ from hospital_adapter.codelists import (
     check_department,
     name_of,
 )
-from hospital_adapter.errors import HisProtocolError, HisRejectedError
+from hospital_adapter.errors import HisProtocolError, HisRejectedError, InvalidInputError
+from hospital_adapter.his.base import KnownPatient, PatientKey
+from hospital_adapter.identity import BirthDate, Sex
 from hospital_adapter.visit import Priority, Visit, VisitKind
 
 ID_SYSTEM = "urn:vn:bca:cccd"
 """Identifier system of the 12-digit ID number [open: no national FHIR profile yet]."""
 BHYT_SYSTEM = "urn:vn:bhxh:bhyt"
+BHXH_NUMBER_SYSTEM = "urn:vn:bhxh:ma-so-bhxh"
+"""Identifier system of the 10-digit BHXH number [open: no national FHIR profile yet]."""
+MAX_SEARCH_ENTRIES = 20
 CHECKIN_SYSTEM = "urn:cccd-toolkit:checkin"
 ACT_CODE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 ACT_PRIORITY_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ActPriority"
@@ -186,3 +194,88 @@ def check_transaction_response(status: int, body: bytes, expected_entries: int) 
         code = response.get("status") if isinstance(response, dict) else None
         if not isinstance(code, str) or not code.startswith("2"):
             raise HisProtocolError(f"FHIR entry not created: {str(code)[:40]}")
+
+
+def patient_search(number: str) -> dict[str, str]:
+    """The Patient search parameters finding the ID (or BHXH) ``number``: ``identifier``
+    as a token ``system|value`` (FHIR R4 search.html#token)."""
+    system = ID_SYSTEM if PatientKey.of(number) is PatientKey.ID_NUMBER else BHXH_NUMBER_SYSTEM
+    return {"identifier": f"{system}|{number}"}
+
+
+def parse_patient_search(status: int, body: bytes) -> KnownPatient | None:
+    """The one Patient of a ``searchset`` Bundle (``None`` for none or several matches).
+
+    4xx: :class:`HisRejectedError`; a body that is not a searchset Bundle of Patients with
+    a usable ID number, name, birth date and gender: :class:`HisProtocolError`.
+    """
+    if len(body) > MAX_RESPONSE_BYTES:
+        raise HisProtocolError(f"FHIR answer longer than {MAX_RESPONSE_BYTES} bytes")
+    try:
+        data = json.loads(body) if body else None
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        data = None
+    if 400 <= status < 500:
+        raise HisRejectedError(
+            str(status), _outcome_text(data) or f"HTTP {status}", retryable=False
+        )
+    if not isinstance(data, dict) or data.get("resourceType") != "Bundle":
+        raise HisProtocolError("FHIR answer is not a Bundle")
+    if data.get("type") != "searchset":
+        raise HisProtocolError("FHIR answer is not a searchset Bundle")
+    entries = data.get("entry", [])
+    if not isinstance(entries, list) or len(entries) > MAX_SEARCH_ENTRIES:
+        raise HisProtocolError("FHIR searchset has an unusable entry list")
+    patients: list[dict[str, Any]] = [
+        e["resource"]
+        for e in entries
+        if isinstance(e, dict)
+        and isinstance(e.get("resource"), dict)
+        and e["resource"].get("resourceType") == "Patient"
+        and (e.get("search") or {}).get("mode", "match") == "match"
+    ]
+    if len(patients) != 1:
+        return None
+    return _known_patient(patients[0])
+
+
+def _known_patient(patient: dict[str, Any]) -> KnownPatient | None:
+    """``None`` for a Patient without a name (registered from a typed number)."""
+    identifiers = patient.get("identifier")
+    if not isinstance(identifiers, list):
+        raise HisProtocolError("FHIR Patient has no identifier")
+
+    def values(system: str) -> list[str]:
+        return [
+            str(i.get("value", ""))
+            for i in identifiers
+            if isinstance(i, dict) and i.get("system") == system
+        ]
+
+    ids, cards = values(ID_SYSTEM), values(BHYT_SYSTEM)
+    if len(ids) != 1:
+        raise HisProtocolError("FHIR Patient has no single ID number")
+    names = patient.get("name")
+    name = names[0] if isinstance(names, list) and names and isinstance(names[0], dict) else {}
+    text = name.get("text")
+    if not isinstance(text, str):
+        given = name.get("given")
+        parts = [name.get("family", ""), *(given if isinstance(given, list) else [])]
+        text = " ".join(str(part) for part in parts if part)
+    if not text.strip():
+        return None
+    gender = {"male": Sex.MALE, "female": Sex.FEMALE}.get(str(patient.get("gender")))
+    if gender is None:
+        raise HisProtocolError("FHIR Patient has no gender male or female")
+    born = str(patient.get("birthDate", ""))
+    try:
+        if len(born) == 4:
+            birth = BirthDate(int(born))
+        elif len(born) == 10 and born[4] == born[7] == "-":
+            birth = BirthDate(int(born[:4]), int(born[5:7]), int(born[8:10]))
+        else:
+            raise InvalidInputError("date of birth", "expected YYYY or YYYY-MM-DD")
+        return KnownPatient(ids[0], text, birth, gender, cards[0] if len(cards) == 1 else None)
+    except (InvalidInputError, ValueError) as exc:
+        field = getattr(exc, "field", "date of birth")
+        raise HisProtocolError(f"FHIR Patient has an unusable {field}") from None

@@ -23,10 +23,13 @@ import httpx
 from hospital_adapter.bounded_http import DeadlineTransport, HttpAnswer, HttpPeer, post_within
 from hospital_adapter.deadline import Deadline
 from hospital_adapter.errors import HisProtocolError, HisRejectedError, HisUnavailableError
+from hospital_adapter.his.base import KnownPatient, PatientKey
 from hospital_adapter.his.fhir import (
     MAX_RESPONSE_BYTES,
     build_transaction,
     check_transaction_response,
+    parse_patient_search,
+    patient_search,
 )
 from hospital_adapter.visit import Visit
 
@@ -166,21 +169,50 @@ class FhirRegistrar:
 
     def register(self, visit: Visit, deadline: Deadline) -> None:
         bundle = build_transaction(visit)
-        answer = self._post(bundle, deadline)
-        if answer.status_code == 401 and self._auth is not None:
-            self._auth.refused()
-            answer = self._post(bundle, deadline)
-        if answer.status_code == 401:
-            raise HisRejectedError("401", "authentication refused", retryable=True)
+        answer = self._authorised(deadline, "", json=bundle)
         if answer.status_code >= 500:
             raise HisUnavailableError(f"FHIR server HTTP {answer.status_code}")
         check_transaction_response(answer.status_code, answer.content, len(bundle["entry"]))
         log.info("FHIR server accepted check-in %s", visit.message_id)
 
-    def _post(self, bundle: object, deadline: Deadline) -> HttpAnswer:
-        headers = {"Content-Type": FHIR_JSON, "Accept": FHIR_JSON}
+    def find_patient(self, number: str, deadline: Deadline) -> KnownPatient | None:
+        """A Patient search by identifier token (FHIR R4 search.html#token), sent as
+        ``POST [base]/Patient/_search`` with a form body (FHIR R4 http.html#search: the
+        same search as the GET, and the only method of the deadline-bounded transport)."""
+        key = PatientKey.of(number)
+        answer = self._authorised(deadline, "Patient/_search", data=patient_search(number))
+        if answer.status_code >= 500:
+            raise HisUnavailableError(f"FHIR server HTTP {answer.status_code}")
+        found = parse_patient_search(answer.status_code, answer.content)
+        log.info("FHIR Patient search by %s: %s", key.value, "found" if found else "none")
+        return found
+
+    def _authorised(
+        self,
+        deadline: Deadline,
+        url: str,
+        *,
+        json: object = None,
+        data: dict[str, str] | None = None,
+    ) -> HttpAnswer:
+        """POST with the token; a 401 drops it and tries once more with a new one."""
+        answer = self._post(deadline, url, json, data)
+        if answer.status_code == 401 and self._auth is not None:
+            self._auth.refused()
+            answer = self._post(deadline, url, json, data)
+        if answer.status_code == 401:
+            raise HisRejectedError("401", "authentication refused", retryable=True)
+        return answer
+
+    def _post(
+        self, deadline: Deadline, url: str, json: object, data: dict[str, str] | None
+    ) -> HttpAnswer:
+        headers = {"Accept": FHIR_JSON}
+        if data is None:
+            headers["Content-Type"] = FHIR_JSON
         if self._auth is not None:
             headers["Authorization"] = self._auth.header(self._http, deadline, self._timeout)
         return post_within(
-            self._http, FHIR_SERVER, "", deadline, self._timeout, json=bundle, headers=headers
-        )
+            self._http, FHIR_SERVER, url, deadline, self._timeout, json=json, data=data,
+            headers=headers,
+        )  # fmt: skip

@@ -1,4 +1,5 @@
-"""MLLP framing (HL7 v2.5 Appendix C, Minimal Lower Layer Protocol) and the HL7 registrar.
+"""MLLP framing (HL7 v2.5 Appendix C, Minimal Lower Layer Protocol) and the HL7 registrar,
+which also finds known patients with IHE PDQ (ITI TF-2 §3.21, ITI-21).
 
 A frame is ``<VT> message <FS><CR>``. Reads are bounded by :data:`MAX_FRAME_BYTES` and by
 the caller's deadline.
@@ -9,12 +10,21 @@ from __future__ import annotations
 import logging
 import socket
 import ssl
+import uuid
 from collections.abc import Callable
 from datetime import datetime
 
 from hospital_adapter.deadline import Deadline
 from hospital_adapter.errors import HisProtocolError, HisRejectedError, HisUnavailableError
-from hospital_adapter.his.hl7v2 import AckCode, MessageHeader, build_adt_a04, parse_ack
+from hospital_adapter.his.base import KnownPatient, PatientKey
+from hospital_adapter.his.hl7v2 import (
+    AckCode,
+    MessageHeader,
+    build_adt_a04,
+    build_pdq_query,
+    parse_ack,
+    parse_pdq_response,
+)
 from hospital_adapter.visit import Visit, utc_now
 
 log = logging.getLogger(__name__)
@@ -91,24 +101,29 @@ class MllpRegistrar:
             sock.close()
             raise
 
-    def register(self, visit: Visit, deadline: Deadline) -> None:
-        message = build_adt_a04(visit, self._header, self._clock())
+    def _exchange(self, message: str, deadline: Deadline, what: str) -> str:
+        """Send ``message`` and return the answer's text, within ``timeout_s`` and by
+        ``deadline``; :class:`HisUnavailableError` when the HIS cannot be reached in time."""
         budget = deadline.within(self._timeout)
         if budget.expired:
-            raise HisUnavailableError("deadline passed before sending to the HIS")
+            raise HisUnavailableError(f"deadline passed before sending {what} to the HIS")
         try:
             with self._connect(budget) as sock:
                 sock.settimeout(budget.remaining() or 0.001)
                 sock.sendall(frame(message))
                 raw = read_frame(sock, deadline=budget)
         except TimeoutError:
-            raise HisUnavailableError("the HIS did not acknowledge in time") from None
+            raise HisUnavailableError(f"the HIS did not answer {what} in time") from None
         except OSError as exc:
             raise HisUnavailableError(f"cannot reach the HIS: {type(exc).__name__}") from None
         try:
-            ack = parse_ack(raw.decode("utf-8"))
+            return raw.decode("utf-8")
         except UnicodeDecodeError:
-            raise HisProtocolError("acknowledgement is not UTF-8") from None
+            raise HisProtocolError(f"the answer to {what} is not UTF-8") from None
+
+    def register(self, visit: Visit, deadline: Deadline) -> None:
+        message = build_adt_a04(visit, self._header, self._clock())
+        ack = parse_ack(self._exchange(message, deadline, "the registration"))
         if ack.control_id != visit.message_id:
             raise HisProtocolError("acknowledgement is for another message")
         if ack.code is AckCode.ERROR:
@@ -116,3 +131,12 @@ class MllpRegistrar:
         if ack.code is AckCode.REJECT:
             raise HisRejectedError(ack.code.value, ack.text, retryable=True)
         log.info("HIS accepted message %s", visit.message_id)
+
+    def find_patient(self, number: str, deadline: Deadline) -> KnownPatient | None:
+        """IHE PDQ (ITI-21): ``QBP^Q22`` by the ID or BHXH ``number``, ``RSP^K22`` parsed."""
+        key = PatientKey.of(number)
+        control_id = uuid.uuid4().hex[:20]
+        message = build_pdq_query(number, self._header, self._clock(), control_id)
+        found = parse_pdq_response(self._exchange(message, deadline, "the query"), control_id)
+        log.info("HIS demographics query by %s: %s", key.value, "found" if found else "none")
+        return found

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 
 from hospital_adapter import IdentityTrust, VisitKind
 from kiosk.config import KioskConfig
-from kiosk.flow import CAN_DIGITS, ID_DIGITS, CheckInFlow
+from kiosk.flow import BHXH_DIGITS, CAN_DIGITS, ID_DIGITS, CheckInFlow
 from kiosk.texts import Texts
 from kiosk.view import Fallback, InsuranceState, PrintState, Step, View
 
@@ -241,7 +241,8 @@ class PlaceCardScreen(Screen):
 
 class DigitsScreen(Screen):
     """A big keypad: the last 6 digits of the ID number (the CAN, ``enter_digits``), or the
-    whole 12-digit number when there is no chip (``enter_number``)."""
+    whole 12-digit number when there is no chip (``enter_number``), where ``also`` (the
+    10-digit BHXH number) is taken too unless a BHYT QR was read."""
 
     def __init__(
         self,
@@ -250,9 +251,12 @@ class DigitsScreen(Screen):
         step: Step,
         length: int,
         submit: Callable[[str], None],
+        also: int | None = None,
     ) -> None:
         super().__init__(flow, config)
         self.step, self.length, self.key, self.submit = step, length, step.value, submit
+        self.also = also
+        self.accepts = {length} if also is None else {length, also}
         self.digits = ""
         self.display = label(role="digits", wrap=False)
         self.display.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -306,10 +310,14 @@ class DigitsScreen(Screen):
             self.display.setText(" ".join(padded[i : i + 3] for i in range(0, self.length, 3)))
         else:
             self.display.setText(" ".join(padded))
-        self.ok.setEnabled(len(self.digits) == self.length)
+        self.ok.setEnabled(len(self.digits) in self.accepts)
 
     def show_view(self, view: View, texts: Texts) -> None:
-        self.title.setText(texts(f"{self.key}.title"))
+        self.accepts = {self.length}
+        if self.also is not None and not view.insurance_qr:
+            self.accepts.add(self.also)
+        title = "title_insurance_qr" if view.insurance_qr else "title"
+        self.title.setText(texts(f"{self.key}.{title}"))
         body = "body_insurance_qr" if view.insurance_qr else "body"
         self.subtitle.setText(texts(f"{self.key}.{body}"))
         self.delete.setText(texts("button.delete"))
@@ -399,7 +407,7 @@ class IdentityScreen(Screen):
         values = {
             "identity.name": patient.full_name,
             "identity.birth": patient.date_of_birth,
-            "identity.sex": texts(f"sex.{patient.sex}"),
+            "identity.sex": texts(f"sex.{patient.sex}") if patient.sex else "",
             "identity.id": patient.masked_id,
         }
         for key, (caption, value) in self.fields.items():
@@ -716,7 +724,7 @@ def build_screens(flow: CheckInFlow, config: KioskConfig) -> list[Screen]:
         IdleScreen(flow, config),
         PlaceCardScreen(flow, config),
         DigitsScreen(flow, config, Step.ENTER_DIGITS, CAN_DIGITS, flow.submit_digits),
-        DigitsScreen(flow, config, Step.ENTER_NUMBER, ID_DIGITS, flow.submit_number),
+        DigitsScreen(flow, config, Step.ENTER_NUMBER, ID_DIGITS, flow.submit_number, BHXH_DIGITS),
         ConsentScreen(flow, config),
         BusyScreen(flow, config, Step.READING, "reading"),
         IdentityScreen(flow, config),

@@ -7,7 +7,7 @@ import ssl
 
 from simulators.his.fhir_server import FhirAuth, FhirEndpoint
 from simulators.his.mllp_server import MllpListener
-from simulators.his.state import HisFault, HisState, Registration
+from simulators.his.state import HisFault, HisState, Registration, known_patient
 from simulators.server_thread import Service
 
 
@@ -58,5 +58,6 @@ __all__ = [
     "MllpListener",
     "Registration",
     "RunningHis",
+    "known_patient",
     "serve",
 ]

@@ -5,6 +5,11 @@ match answers ``200 OK`` and creates nothing. Checks references inside the Bundl
 and answers 422 with an OperationOutcome for what it cannot accept. Optionally over TLS,
 and asking for a bearer token (:class:`FhirAuth`): a fixed one, or tokens it issues at
 ``/token`` to an OAuth2 client (client credentials grant, RFC 6749 §4.4).
+
+Patient search by identifier token (FHIR R4 search.html#token), as ``GET [base]/Patient?
+identifier=system|value`` or ``POST [base]/Patient/_search`` with a form body (FHIR R4
+http.html#search): a ``searchset`` Bundle of the patients the HIS knows with that ID number
+(``urn:vn:bca:cccd``) or BHXH number (``urn:vn:bhxh:ma-so-bhxh``).
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, unquote_plus
+from urllib.parse import parse_qs, unquote_plus, urlsplit
 
 from simulators.his.state import HisFault, HisState, Registration
 from simulators.server_thread import ServerThread
@@ -159,6 +164,47 @@ class FhirStore:
         return (str(kind), system, value), resource
 
 
+_SEARCH_SYSTEMS = {"urn:vn:bca:cccd": 12, "urn:vn:bhxh:ma-so-bhxh": 10}
+"""Identifier systems a Patient search may use, and the length of their numbers."""
+
+
+def _search(query: dict[str, list[str]], state: HisState) -> dict[str, Any]:
+    """The searchset Bundle answering ``identifier=system|value`` (422 for anything else)."""
+    values = query.get("identifier", [])
+    if len(values) != 1:
+        raise _Unprocessable("exactly one identifier=system|value expected")
+    system, _, number = values[0].partition("|")
+    if len(number) != _SEARCH_SYSTEMS.get(system, -1) or not number.isdigit():
+        raise _Unprocessable("identifier must be a CCCD or BHXH number with its system")
+    found = state.find(number)
+    return {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "total": len(found),
+        "entry": [{"resource": _patient(p), "search": {"mode": "match"}} for p in found],
+    }
+
+
+def _patient(patient: Registration) -> dict[str, Any]:
+    identifiers = [{"system": "urn:vn:bca:cccd", "value": patient.id_number}]
+    if patient.card_number:
+        identifiers.append({"system": "urn:vn:bhxh:bhyt", "value": patient.card_number})
+    born = patient.birth_digits
+    return {
+        "resourceType": "Patient",
+        "identifier": identifiers,
+        "name": [
+            {
+                "text": patient.full_name,
+                "family": patient.family_name,
+                "given": patient.given_name.split(),
+            }
+        ],
+        "gender": "male" if patient.sex == "M" else "female",
+        "birthDate": born if len(born) == 4 else f"{born[:4]}-{born[4:6]}-{born[6:8]}",
+    }
+
+
 def _registration(encounter: dict[str, Any], full_urls: dict[Any, Any], key: str) -> Registration:
     patient = full_urls[encounter["subject"]["reference"]]
     coverage = next(
@@ -229,18 +275,11 @@ class _Handler(BaseHTTPRequestHandler):
             auth.refuse()
             self._send(401, _outcome("bearer token required"))
             return
-        fault = state.next_fault()
-        if fault is HisFault.CLOSE:
-            self.close_connection = True
+        if urlsplit(self.path).path.endswith("/Patient/_search"):
+            self._answer_search(parse_qs(raw.decode("ascii", "replace")))
             return
-        if fault is HisFault.ERROR:
-            self._send(422, _outcome("simulated fault"))
-            return
-        if fault is HisFault.REJECT:
-            self._send(503, _outcome("simulated overload"))
-            return
-        if fault is HisFault.GARBAGE:
-            self._send(200, {"resourceType": "Bundle", "type": "searchset"})
+        fault = self._fault()
+        if fault is None:
             return
         try:
             answer = self.server.store.transaction(json.loads(raw), state)
@@ -253,6 +292,50 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is HisFault.HANG:
             time.sleep(state.hang_s)
         self._send(200, answer)
+
+    def do_GET(self) -> None:
+        """``GET [base]/Patient?identifier=system|value``: the Patient search."""
+        url = urlsplit(self.path)
+        if not url.path.endswith("/Patient"):
+            self._send(404, _outcome("only Patient search is served"))
+            return
+        auth = self.server.auth
+        if auth is not None and not auth.accepts(self.headers.get("Authorization", "")):
+            auth.refuse()
+            self._send(401, _outcome("bearer token required"))
+            return
+        self._answer_search(parse_qs(url.query))
+
+    def _answer_search(self, query: dict[str, list[str]]) -> None:
+        fault = self._fault(garbage={"resourceType": "Patient"})
+        if fault is None:
+            return
+        try:
+            answer = _search(query, self.server.state)
+        except _Unprocessable as exc:
+            self._send(422, _outcome(str(exc)))
+            return
+        if fault is HisFault.HANG:
+            time.sleep(self.server.state.hang_s)
+        self._send(200, answer)
+
+    def _fault(self, garbage: dict[str, Any] | None = None) -> HisFault | bool | None:
+        """Serve the next injected fault; ``None`` when it was the whole answer, the
+        fault to apply after the answer is made (``HANG``) or ``False`` for none."""
+        fault = self.server.state.next_fault()
+        if fault is HisFault.CLOSE:
+            self.close_connection = True
+            return None
+        if fault is HisFault.ERROR:
+            self._send(422, _outcome("simulated fault"))
+            return None
+        if fault is HisFault.REJECT:
+            self._send(503, _outcome("simulated overload"))
+            return None
+        if fault is HisFault.GARBAGE:
+            self._send(200, garbage or {"resourceType": "Bundle", "type": "searchset"})
+            return None
+        return fault or False
 
     def _send(
         self, status: int, payload: dict[str, Any], content_type: str = "application/fhir+json"

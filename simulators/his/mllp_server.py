@@ -3,6 +3,10 @@
 It parses messages with its own small reader (not the adapter's code), checks what an
 HIS would need (MSH-9/12/18, PID-3 national ID, PV1 outpatient with a location, IN1 for an
 insured visit) and answers AA, AE with an ERR segment, or the injected fault.
+
+It also answers IHE PDQ queries (ITI TF-2 §3.21, ITI-21): a ``QBP^Q22`` by PID-3 (the ID
+number, authority ``BCA``, or the BHXH number, authority ``BHXH``) gets an ``RSP^K22``
+with QAK-2 ``OK`` and the PID of each patient it knows with that number, or ``NF``.
 """
 
 from __future__ import annotations
@@ -22,6 +26,13 @@ TYPED_IDENTITY = "NHAP"
 """PID-32 of an ID number typed at the kiosk: no name yet, the counter completes it."""
 """How often the serving thread looks for a stop request (``stop()`` waits that long)."""
 _UNESCAPE = {"\\F\\": "|", "\\S\\": "^", "\\T\\": "&", "\\R\\": "~", "\\E\\": "\\"}
+
+
+def _escape(text: str) -> str:
+    out = text.replace("\\", "\\E\\")
+    for char, code in (("|", "\\F\\"), ("^", "\\S\\"), ("&", "\\T\\"), ("~", "\\R\\")):
+        out = out.replace(char, code)
+    return out
 
 
 def _unescape(text: str) -> str:
@@ -109,6 +120,64 @@ def _ack(control_id: str, code: str, text: str = "", where: str = "") -> bytes:
     return VT + ("\r".join(segments) + "\r").encode("utf-8") + FS + CR
 
 
+_PDQ_AUTHORITIES = {"BCA": 12, "BHXH": 10}
+"""PID-3.4 of a PDQ query, and the length of the number asked with it."""
+
+
+def _pdq_number(msg: _Message) -> str:
+    """The number a ``QBP^Q22`` asks for; :class:`_InvalidMessageError` if it is not one."""
+    if msg.field("QPD", 1).split("^")[0] != "IHE PDQ Query":
+        raise _InvalidMessageError("QPD^1^1", "QPD-1 must be IHE PDQ Query")
+    if not msg.field("QPD", 2):
+        raise _InvalidMessageError("QPD^1^2", "query tag missing")
+    parameters = dict(p.partition("^")[::2] for p in msg.field("QPD", 3).split("~"))
+    number, authority = parameters.get("@PID.3.1", ""), parameters.get("@PID.3.4", "")
+    if len(number) != _PDQ_AUTHORITIES.get(authority, -1) or not number.isdigit():
+        raise _InvalidMessageError("QPD^1^3", "@PID.3.1 must be a number of @PID.3.4 BCA or BHXH")
+    return number
+
+
+def _pid(index: int, patient: Registration) -> str:
+    identifiers = [f"{patient.id_number}^^^BCA^NNVNM"]
+    if patient.card_number:
+        identifiers.append(f"{_escape(patient.card_number)}^^^BHXH^HC")
+    words = patient.given_name.split()
+    given, middle = (words[-1], " ".join(words[:-1])) if words else ("", "")
+    name = "^".join(_escape(part) for part in (patient.family_name, given, middle))
+    fields = ["PID", str(index), "", "~".join(identifiers), "", name.rstrip("^"), ""]
+    return "|".join([*fields, patient.birth_digits, patient.sex])
+
+
+def _pdq_answer(msg: _Message, state: HisState) -> bytes:
+    """The ``RSP^K22^RSP_K21`` to a ``QBP^Q22`` (IHE ITI TF-2 §3.21.4.2)."""
+    control_id, tag = msg.field("MSH", 10), msg.field("QPD", 2)
+    now = datetime.now().strftime("%Y%m%d%H%M%S")
+    msh = (
+        f"MSH|^~\\&|HIS||KIOSK||{now}||RSP^K22^RSP_K21|RSP{control_id[:17]}|P|2.5"
+        "|||||||UNICODE UTF-8"
+    )
+    try:
+        number = _pdq_number(msg)
+    except _InvalidMessageError as exc:
+        segments = [
+            msh,
+            f"MSA|AE|{control_id}|{exc.text}",
+            f"ERR||{exc.where}|207^Application internal error^HL70357|E",
+            f"QAK|{tag}|AE|IHE PDQ Query",
+        ]
+    else:
+        found = state.find(number)
+        status = "OK" if found else "NF"
+        segments = [
+            msh,
+            f"MSA|AA|{control_id}",
+            f"QAK|{tag}|{status}|IHE PDQ Query|{len(found)}|{len(found)}|0",
+            "|".join(["QPD", *msg.segments["QPD"][1:]]),
+            *(_pid(i, p) for i, p in enumerate(found, 1)),
+        ]
+    return VT + ("\r".join(segments) + "\r").encode("utf-8") + FS + CR
+
+
 class _Handler(socketserver.BaseRequestHandler):
     server: _Server
 
@@ -153,6 +222,12 @@ class _Handler(socketserver.BaseRequestHandler):
             return True
         if fault in (HisFault.ERROR, HisFault.REJECT):
             sock.sendall(_ack(control_id, fault.value, "simulated fault"))
+            return True
+        if msg.field("MSH", 9).startswith("QBP^Q22"):
+            answer = _pdq_answer(msg, state)
+            if fault is HisFault.HANG:
+                time.sleep(state.hang_s)
+            sock.sendall(answer)
             return True
         try:
             state.register(_registration(msg))

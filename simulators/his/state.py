@@ -1,4 +1,5 @@
-"""What the simulated HIS has registered, and the faults it is told to serve."""
+"""What the simulated HIS has registered, the patients it knows (registered with a name, or
+preloaded), and the faults it is told to serve."""
 
 from __future__ import annotations
 
@@ -44,6 +45,40 @@ class Registration:
     """How the kiosk learned the identity, as the HIS read it: PID-32 (HL7), or the
     ``Patient.meta.tag`` of the identity-trust system (FHIR)."""
 
+    @property
+    def full_name(self) -> str:
+        return f"{self.family_name} {self.given_name}".strip()
+
+    @property
+    def birth_digits(self) -> str:
+        """``yyyyMMdd`` or ``yyyy``, however the channel wrote it."""
+        return self.birth_date.replace("-", "")[:8]
+
+    def has_number(self, number: str) -> bool:
+        """Its 12-digit ID number, or the 10-digit BHXH number ending its BHYT card."""
+        if len(number) == 10:
+            return len(self.card_number) == 15 and self.card_number[-10:] == number
+        return number == self.id_number
+
+
+def known_patient(
+    id_number: str, full_name: str, birth_date: str, sex: str, card_number: str = ""
+) -> Registration:
+    """A patient the HIS knows from before (``birth_date`` ``yyyyMMdd`` or ``yyyy``, ``sex``
+    ``M``/``F``): for :meth:`HisState.preload`."""
+    family, _, given = full_name.partition(" ")
+    return Registration(
+        key=f"preloaded-{id_number}",
+        id_number=id_number,
+        family_name=family,
+        given_name=given,
+        birth_date=birth_date,
+        sex=sex,
+        department="",
+        insured=bool(card_number),
+        card_number=card_number,
+    )
+
 
 class HisState:
     """Registrations by idempotency key; a repeated key is counted, not registered again."""
@@ -54,6 +89,9 @@ class HisState:
         self.messages = 0
         self.hang_s = 3.0
         self.down = False
+        self.preloaded: list[Registration] = []
+        self.queries = 0
+        """Demographics queries answered (PDQ or FHIR Patient search)."""
         self._faults: collections.deque[HisFault] = collections.deque()
         self._lock = threading.Lock()
 
@@ -76,3 +114,17 @@ class HisState:
                 return False
             self.registrations[registration.key] = registration
             return True
+
+    def preload(self, *patients: Registration) -> None:
+        """Patients the HIS knew before the simulation (:func:`known_patient`)."""
+        with self._lock:
+            self.preloaded.extend(patients)
+
+    def find(self, number: str) -> list[Registration]:
+        """The distinct patients (by ID number) with the ID or BHXH ``number`` among those
+        registered with a name and those preloaded; the latest record of each."""
+        with self._lock:
+            self.queries += 1
+            records = [*self.preloaded, *self.registrations.values()]
+        latest = {r.id_number: r for r in records if r.family_name and r.has_number(number)}
+        return list(latest.values())

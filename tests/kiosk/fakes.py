@@ -16,6 +16,7 @@ from hospital_adapter import (
     IdentityTrust,
     InsuranceCheck,
     InsuranceStatus,
+    NumberLookup,
     PatientIdentity,
     RegistrationStatus,
     Sex,
@@ -116,10 +117,17 @@ class FakeHospital:
     requests: list[VisitRequest] = field(default_factory=list)
     looked_up: list[PatientIdentity] = field(default_factory=list)
     consents: list[bool] = field(default_factory=list)
+    known_numbers: dict[str, NumberLookup] = field(default_factory=dict)
+    """What the HIS knows by BHXH number (none by default: a typed one is not found)."""
+    numbers_asked: list[str] = field(default_factory=list)
 
     def lookup_insurance(self, identity: PatientIdentity, deadline: Deadline) -> InsuranceCheck:
         self.looked_up.append(identity)
         return self.insurance
+
+    def lookup_by_bhxh_number(self, bhxh_number: str, deadline: Deadline) -> NumberLookup | None:
+        self.numbers_asked.append(bhxh_number)
+        return self.known_numbers.get(bhxh_number)
 
     def record_consent(self, given: bool) -> None:
         self.consents.append(given)

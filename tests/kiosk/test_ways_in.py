@@ -205,9 +205,11 @@ def test_window_typed_number(qtbot: QtBot) -> None:
     idle.number.click()
     keypad = window.screens[Step.ENTER_NUMBER]
     assert isinstance(keypad, DigitsScreen)
-    assert keypad.title.text() == "Nhập đủ 12 số căn cước"
-    for key in HOA_ID[:11]:
+    assert keypad.title.text() == "Nhập số căn cước hoặc mã số BHXH"
+    for key in HOA_ID[:10]:
         keypad.keys[key].click()
+    assert keypad.ok.isEnabled(), "10 digits: a BHXH number"
+    keypad.keys[HOA_ID[10]].click()
     assert keypad.display.text() == "079 185 012 34_" and not keypad.ok.isEnabled()
     keypad.keys[HOA_ID[11]].click()
     keypad.keys["9"].click()  # a 13th digit is not taken
@@ -239,7 +241,11 @@ def test_window_vssid_qr(qtbot: QtBot) -> None:
     keypad = window.screens[Step.ENTER_NUMBER]
     assert isinstance(keypad, DigitsScreen)
     assert keypad.subtitle.text() == "Đã đọc mã QR thẻ BHYT. Mời nhập thêm số căn cước."
-    for key in HOA_ID:
+    assert keypad.title.text() == "Nhập đủ 12 số căn cước"
+    for key in HOA_ID[:10]:
+        keypad.keys[key].click()
+    assert not keypad.ok.isEnabled(), "with the BHYT QR, only the 12-digit ID number"
+    for key in HOA_ID[10:]:
         keypad.keys[key].click()
     keypad.ok.click()
     identity = _shown_identity(window)
