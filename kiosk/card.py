@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Protocol
 
-from cardreader import Credentials
+from cardreader import CardError, Credentials
 from hospital_adapter import IdentityTrust, PatientIdentity
 
 
@@ -32,6 +32,11 @@ class Trust(enum.Enum):
         """The trust level the hospital records for an identity the chip gave with this
         verdict (an INVALID one is refused before it reaches the hospital)."""
         return IdentityTrust.CHIP if self is Trust.VERIFIED else IdentityTrust.CHIP_UNTRUSTED
+
+
+class CardInvalidError(CardError):
+    """The chip failed verification and its fields do not even make one identity: the
+    verdict (a forged or damaged card) is what the patient is told, not the fields."""
 
 
 @dataclass(frozen=True)

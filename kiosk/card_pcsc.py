@@ -31,8 +31,8 @@ from cardreader import (
     list_readers,
 )
 from cardreader import Sex as CardSex
-from hospital_adapter import BirthDate, PatientIdentity, Sex
-from kiosk.card import CardEvents, IdentityRead, Trust
+from hospital_adapter import BirthDate, InvalidInputError, PatientIdentity, Sex
+from kiosk.card import CardEvents, CardInvalidError, IdentityRead, Trust
 
 _log = logging.getLogger(__name__)
 
@@ -65,11 +65,23 @@ def identity_read(identity: CitizenIdentity, trust: Trust, detail: str = "") -> 
     the verdict's), with the card's expiry beside it: the one conversion from the card to
     the hospital. Raises :class:`ParseError` if a field the hospital needs is missing, and
     :class:`hospital_adapter.InvalidInputError` if the fields contradict each other (the ID
-    number's birth year or sex digit, docs/domain.md §2.6)."""
+    number's birth year or sex digit, docs/domain.md §2.6), unless the chip failed
+    verification: then :class:`CardInvalidError`, the verdict first."""
+    try:
+        patient = _patient(identity, trust)
+    except (ParseError, InvalidInputError) as exc:
+        if trust is Trust.INVALID:
+            raise CardInvalidError(f"verification failed and {exc}") from exc
+        raise
+    expiry = identity.date_of_expiry.value.value if identity.date_of_expiry else None
+    return IdentityRead(patient, trust, detail, date_of_expiry=expiry)
+
+
+def _patient(identity: CitizenIdentity, trust: Trust) -> PatientIdentity:
     if identity.id_number is None or identity.full_name is None or identity.sex is None:
         raise ParseError("the card lacks the ID number, the name or the sex")
     residence = identity.place_of_residence
-    patient = PatientIdentity(
+    return PatientIdentity(
         id_number=identity.id_number.value,
         full_name=identity.full_name.value,
         date_of_birth=_birth(identity),
@@ -77,8 +89,6 @@ def identity_read(identity: CitizenIdentity, trust: Trust, detail: str = "") -> 
         address=residence.value if residence is not None else "",
         trust=trust.identity_trust,
     )
-    expiry = identity.date_of_expiry.value.value if identity.date_of_expiry else None
-    return IdentityRead(patient, trust, detail, date_of_expiry=expiry)
 
 
 class _Progress:

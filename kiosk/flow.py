@@ -60,7 +60,7 @@ from hospital_adapter import (
     parse_bhyt_qr,
     same_lookup,
 )
-from kiosk.card import CardReaderPort, IdentityRead, Trust, mask_id_number
+from kiosk.card import CardInvalidError, CardReaderPort, IdentityRead, Trust, mask_id_number
 from kiosk.config import KioskConfig, Policy, Question
 from kiosk.policy import (
     ASKED_PRIORITY,
@@ -672,6 +672,10 @@ class CheckInFlow:
                 _log.info("reading after the identity failed (%s): no photo", type(error).__name__)
             return
         session = self._session
+        if isinstance(error, CardInvalidError):
+            _log.warning("card refused: verification failed, and its fields contradict")
+            self._fail(Problem.CARD_INVALID)
+            return
         if isinstance(error, AccessDeniedError):
             if session.qr is not None:
                 self._fail(Problem.QR_MISMATCH)

@@ -12,7 +12,7 @@ import pytest
 from cardreader import CardDate, CitizenIdentity, ParseError, Source, Sourced
 from cardreader import Sex as CardSex
 from hospital_adapter import BirthDate, IdentityTrust, InvalidInputError, PatientIdentity, Sex
-from kiosk.card import IdentityRead, Trust
+from kiosk.card import CardInvalidError, IdentityRead, Trust
 from kiosk.card_pcsc import identity_read
 from tests.kiosk.fakes import HOA
 
@@ -90,6 +90,16 @@ def test_missing_or_contradicting_fields_never_reach_the_hospital() -> None:
     wrong_year = Sourced(CardDate("01/01/1990", date(1990, 1, 1)), Source.DG13)
     with pytest.raises(InvalidInputError):
         identity_read(replace(CHIP, date_of_birth=wrong_year), Trust.VERIFIED)
+
+
+def test_a_forged_card_is_refused_for_its_verdict_before_its_fields() -> None:
+    wrong_year = Sourced(CardDate("01/01/1990", date(1990, 1, 1)), Source.DG13)
+    with pytest.raises(CardInvalidError, match="verification failed and"):
+        identity_read(replace(CHIP, date_of_birth=wrong_year), Trust.INVALID)
+    with pytest.raises(CardInvalidError):
+        identity_read(replace(CHIP, full_name=None), Trust.INVALID)
+    with pytest.raises(InvalidInputError):  # verified or merely untrusted: the fields speak
+        identity_read(replace(CHIP, date_of_birth=wrong_year), Trust.UNTRUSTED)
 
 
 def test_the_record_and_the_verdict_cannot_disagree() -> None:

@@ -12,7 +12,7 @@ from cardreader.errors import CardRemovedError, NoCardError, ParseError, Service
 from hospital_adapter import BirthDate, IdentityTrust, InsuranceCheck, Priority, VisitKind
 from hospital_adapter.errors import InvalidInputError, StoreError
 from hospital_adapter.gateway import Decision, ResultCode
-from kiosk.card import Trust, mask_id_number
+from kiosk.card import CardInvalidError, Trust, mask_id_number
 from kiosk.config import KioskConfig, Policy, PrioritySettings, Question, load_config
 from kiosk.flow import CheckInFlow
 from kiosk.policy import age_on
@@ -290,6 +290,12 @@ def test_inconsistent_chip_identity_goes_to_the_counter() -> None:
     rig = Rig(error=wrong_year)  # raised by kiosk.card_pcsc.identity_read
     rig.read_with_qr()
     assert rig.view.problem is Problem.IDENTITY_INCONSISTENT
+
+
+def test_a_forged_card_whose_fields_contradict_is_refused_as_forged() -> None:
+    rig = Rig(error=CardInvalidError("verification failed and the birth year differs"))
+    rig.read_with_qr()
+    assert (rig.view.problem, rig.view.counter) == (Problem.CARD_INVALID, CONFIG.counters.help)
 
 
 def test_patient_quicker_than_the_gateway_waits_on_the_insurance_screen() -> None:
