@@ -413,7 +413,7 @@ def _calls(store: Store, echo: Callable[[str], None]) -> QueueEntry:
         entry = store.call_next(department, room)
         if entry is None:
             raise FleetDemoError(f"room {room}: nobody waits in {department}")
-        echo(f"call: room {room} calls {department}-{entry.ticket:03d}")
+        echo(f"call: room {room} calls {department}-{entry.ticket:03d} (the longest waiting)")
         called.append(entry)
     return called[-1]
 
