@@ -89,32 +89,56 @@ def _hash_pin() -> None:
 
 
 def _run(config_path: str | None, *, windowed: bool, autopilot: bool) -> int:
-    """Open the kiosk and run it until it quits; the process exit code."""
+    """Open the kiosk and run it until it quits; the process exit code.
+
+    The configuration is checked first (every problem, exit 2); then the first screen is
+    drawn, and the services are opened behind it (:meth:`KioskApp.starting`). "kiosk
+    started" is logged once they are up, the card watcher and the scanner running; a store
+    that cannot be opened still ends the process with exit 2 and its problem.
+    """
     from hospital_adapter import ConfigurationError, Problem, StoreError, report
     from kiosk.config import ENV_CONFIG, load_config, startup_problems
 
     source = config_path or os.environ.get(ENV_CONFIG) or "the built-in configuration"
+
+    def refused(exc: BaseException) -> int:
+        if isinstance(exc, ConfigurationError):
+            click.echo(f"cccd-kiosk: {report(source, exc.problems)}", err=True)
+            return EXIT_CONFIGURATION
+        if isinstance(exc, StoreError):
+            click.echo(f"cccd-kiosk: {report(source, [Problem('store', str(exc))])}", err=True)
+            return EXIT_CONFIGURATION
+        raise exc
+
     try:
         config = load_config(config_path)
         problems = startup_problems(config)
         if problems:
             raise ConfigurationError(*problems)
-        from kiosk.qt.app import KioskApp
-
-        kiosk = KioskApp(config)
     except ConfigurationError as exc:
-        click.echo(f"cccd-kiosk: {report(source, exc.problems)}", err=True)
-        return EXIT_CONFIGURATION
-    except StoreError as exc:
-        click.echo(f"cccd-kiosk: {report(source, [Problem('store', str(exc))])}", err=True)
-        return EXIT_CONFIGURATION
+        return refused(exc)
+    from kiosk.qt.app import KioskApp
+
+    kiosk = KioskApp.starting(config)
+    failed: list[int] = []
+
+    def on_failed(exc: BaseException) -> None:
+        failed.append(refused(exc))
+        kiosk.app.exit(failed[0])
+
+    def on_ready() -> None:
+        _log.info("kiosk started: the first screen is up")
+
+    kiosk.on_failed, kiosk.on_ready = on_failed, on_ready
     try:
         if autopilot:
             from kiosk.autopilot import Autopilot
 
             Autopilot(kiosk.flow, kiosk.runner, config.departments[0].code)
         kiosk.show(fullscreen=False if windowed else None)
-        return kiosk.exec(on_running=lambda: _log.info("kiosk started: the first screen is up"))
+        _log.info("first screen drawn; the services are opening")
+        code = kiosk.exec()
+        return failed[0] if failed else code
     finally:
         kiosk.close()
 

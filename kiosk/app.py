@@ -8,8 +8,10 @@ Plain Python (no Qt): :func:`build_services` makes every component from the conf
 from __future__ import annotations
 
 import logging
+import math
 import os
 import socket
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,18 +22,24 @@ from typing import Protocol
 from cardreader import CardError, TrustStore, list_readers
 from hospital_adapter import (
     VIETNAM_TIME,
+    CheckInResult,
     CheckInService,
     CheckInStore,
     ConfigurationError,
+    Deadline,
     FleetSettings,
     FleetStore,
     GatewayAccount,
     GatewayClient,
+    InsuranceCheck,
+    NumberLookup,
     OutboxThread,
     OutboxWorker,
+    PatientIdentity,
     Queue,
     Store,
     StoreError,
+    VisitRequest,
     configured_registrar,
     configured_reporter,
     load_store_key,
@@ -44,7 +52,9 @@ from kiosk.devices.printer import EscPosPrinter
 from kiosk.devices.scanner import SerialQrScanner
 from kiosk.devices.ticket_escpos import PrinterProfile
 from kiosk.flow import CheckInFlow
+from kiosk.ports import CheckInPort
 from kiosk.runner import Runner
+from kiosk.ticket import Ticket
 from kiosk.voice import Voice
 
 _log = logging.getLogger(__name__)
@@ -113,28 +123,18 @@ class Services:
     def start(self, flow_factory: Callable[[Services], CheckInFlow], runner: Runner) -> CheckInFlow:
         """Make the flow, then feed it card and scanner events through ``runner``."""
         holder: list[CheckInFlow] = []
-
-        def present() -> None:
-            runner.post(holder[0].card_present)
-
-        def absent() -> None:
-            runner.post(holder[0].card_absent)
-
-        self.card_reader, self.watcher = self.backend(self.config, present, absent)
+        self.card_reader, watcher = card_ports(self.config, self.backend, runner, holder)
         flow = flow_factory(self)
         holder.append(flow)
-        self.watcher.start()
-        self._closers.append(self.watcher.stop)
-        scanner = self.config.scanner
-        if scanner.port:
-            self.scanner = SerialQrScanner(
-                scanner.port,
-                lambda text: runner.post(lambda: flow.qr_scanned(text)),
-                baudrate=scanner.baudrate,
-            )
-            self.scanner.start()
-            self._closers.append(self.scanner.stop)
+        self.adopt_inputs(watcher, start_inputs(self.config, watcher, runner, flow))
         return flow
+
+    def adopt_inputs(self, watcher: Watcher, scanner: SerialQrScanner | None) -> None:
+        """Own the running card watcher and QR scanner (stopped by :meth:`close`)."""
+        self.watcher, self.scanner = watcher, scanner
+        self._closers.append(watcher.stop)
+        if scanner is not None:
+            self._closers.append(scanner.stop)
 
     def status(self) -> AdminStatus:
         """For the staff screen (blocking: outboxes, printer and PC/SC are asked)."""
@@ -182,6 +182,109 @@ class Services:
         self._closers.clear()
 
 
+def card_ports(
+    config: KioskConfig, backend: CardBackend, runner: Runner, holder: list[CheckInFlow]
+) -> tuple[CardReaderPort, Watcher]:
+    """The card reader port and its watcher (not started), whose events reach
+    ``holder[0]`` (the flow, appended once made) through ``runner``."""
+
+    def present() -> None:
+        runner.post(holder[0].card_present)
+
+    def absent() -> None:
+        runner.post(holder[0].card_absent)
+
+    return backend(config, present, absent)
+
+
+def start_inputs(
+    config: KioskConfig, watcher: Watcher, runner: Runner, flow: CheckInFlow
+) -> SerialQrScanner | None:
+    """Start the card watcher and, where configured, the QR scanner feeding ``flow``."""
+    watcher.start()
+    settings = config.scanner
+    if not settings.port:
+        return None
+    scanner = SerialQrScanner(
+        settings.port,
+        lambda text: runner.post(lambda: flow.qr_scanned(text)),
+        baudrate=settings.baudrate,
+    )
+    scanner.start()
+    return scanner
+
+
+LATE_WAIT_S = 30.0
+"""Longest wait of a call without a deadline for the services still being built."""
+
+
+class _Late:
+    """A value made on another thread; :meth:`get` waits for it (or its build's error)."""
+
+    def __init__(self) -> None:
+        self._ready = threading.Event()
+        self._value: object = None
+        self._error: BaseException | None = None
+
+    def set(self, value: object) -> None:
+        self._value = value
+        self._ready.set()
+
+    def fail(self, error: BaseException) -> None:
+        self._error = error
+        self._ready.set()
+
+    @property
+    def ready(self) -> bool:
+        return self._ready.is_set()
+
+    def get(self, deadline: Deadline | None = None) -> object:
+        timeout = LATE_WAIT_S if deadline is None else max(0.0, deadline.remaining())
+        if not self._ready.wait(None if math.isinf(timeout) else timeout):
+            raise StoreError("the kiosk's services are still starting")
+        if self._error is not None:
+            raise StoreError(f"the kiosk's services did not start: {self._error}")
+        return self._value
+
+
+class LateCheckIn(_Late):
+    """The flow's hospital port while :func:`build_services` runs on another thread (the
+    first screen is already up): a call (always on a runner's worker thread) waits for the
+    service within its deadline, so a card tapped meanwhile is handled once it is ready."""
+
+    def service(self, deadline: Deadline | None = None) -> CheckInPort:
+        service = self.get(deadline)
+        assert isinstance(service, CheckInService)
+        return service
+
+    def lookup_insurance(self, identity: PatientIdentity, deadline: Deadline) -> InsuranceCheck:
+        return self.service(deadline).lookup_insurance(identity, deadline)
+
+    def lookup_by_bhxh_number(self, bhxh_number: str, deadline: Deadline) -> NumberLookup | None:
+        return self.service(deadline).lookup_by_bhxh_number(bhxh_number, deadline)
+
+    def record_consent(self, given: bool) -> None:
+        self.service().record_consent(given)
+
+    def check_in(
+        self,
+        request: VisitRequest,
+        deadline: Deadline,
+        insurance: InsuranceCheck | None = None,
+        on_stored: Callable[[CheckInResult], None] | None = None,
+    ) -> CheckInResult:
+        return self.service(deadline).check_in(request, deadline, insurance, on_stored)
+
+
+class LatePrinter(_Late):
+    """The flow's printer port while the printer is opened on another thread."""
+
+    def print_ticket(self, ticket: Ticket) -> None:
+        printer = self.get()
+        assert isinstance(printer, EscPosPrinter)
+        printer.print_ticket(ticket)
+
+
 def _stop(outbox: OutboxThread, timeout_s: float, name: str) -> None:
     if not outbox.stop(timeout_s):
         _log.warning("the %s worker did not stop in time", name)
@@ -203,14 +306,31 @@ def open_store(config: KioskConfig, key: bytes) -> CheckInStore:
     return FleetStore(settings.url, settings.path, key, fleet).start()
 
 
-def build_services(config: KioskConfig, env: Mapping[str, str] = os.environ) -> Services:
-    """Open the store, the gateway client, the HIS registrar, the printer and the voice;
-    start the outbox worker and, with ``[xml0] enabled``, the XML0 reporting worker.
+def make_voice(config: KioskConfig, env: Mapping[str, str] = os.environ) -> Voice:
+    return Voice(
+        enabled=config.kiosk.voice,
+        volume=config.kiosk.voice_volume,
+        rate=config.kiosk.voice_rate,
+        env=env,  # SPEECHD_ADDRESS among it
+    )
 
-    Refuses (:class:`ConfigurationError`) the shipped default staff PIN and an ``[xml0]``
-    key that cannot be read.
+
+def build_services(
+    config: KioskConfig,
+    env: Mapping[str, str] = os.environ,
+    *,
+    pin_checked: bool = False,
+    voice: Voice | None = None,
+) -> Services:
+    """Open the store, the gateway client, the HIS registrar, the printer and the voice
+    (``voice`` if given); start the outbox worker and, with ``[xml0] enabled``, the XML0
+    reporting worker.
+
+    Refuses (:class:`ConfigurationError`) the shipped default staff PIN (unless the caller
+    did already: ``pin_checked``, as :func:`kiosk.config.startup_problems` does; the check
+    is a 0.1 s scrypt call) and an ``[xml0]`` key that cannot be read.
     """
-    pin = default_pin_problem(config.admin)
+    pin = None if pin_checked else default_pin_problem(config.admin)
     if pin is not None:
         raise ConfigurationError(pin)
     account, key = GatewayAccount.from_env(env), load_store_key(config.store, env)
@@ -247,12 +367,7 @@ def build_services(config: KioskConfig, env: Mapping[str, str] = os.environ) -> 
             timeout_s=config.printer.timeout_s,
             hospital_name=config.kiosk.hospital_name,
         )
-    voice = Voice(
-        enabled=config.kiosk.voice,
-        volume=config.kiosk.voice_volume,
-        rate=config.kiosk.voice_rate,
-        env=env,  # SPEECHD_ADDRESS among it
-    )
+    voice = voice or make_voice(config, env)
     services = Services(
         config, hospital, store, outbox, gateway, printer, card_backend(config.card.backend), voice
     )

@@ -174,6 +174,7 @@ def docs_screenshots(out: Path, echo: Callable[[str], None] = print) -> list[Pat
             kiosk.wait_until(lambda: not flow.card_on_reader, 5)
             # The staff screen.
             dialog = kiosk.open_admin()
+            assert dialog is not None, "the services are built: the staff screen opens"
             for key in STAFF_PIN:
                 dialog._typer(key)()
             dialog._submit()
