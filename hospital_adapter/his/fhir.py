@@ -169,18 +169,23 @@ def _outcome_text(data: object) -> str:
     return ""
 
 
+def _answer_json(body: bytes) -> Any:
+    """A FHIR answer's JSON, ``None`` when empty or not JSON; refused when too long."""
+    if len(body) > MAX_RESPONSE_BYTES:
+        raise HisProtocolError(f"FHIR answer longer than {MAX_RESPONSE_BYTES} bytes")
+    try:
+        return json.loads(body) if body else None
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        return None
+
+
 def check_transaction_response(status: int, body: bytes, expected_entries: int) -> None:
     """Raise unless ``body`` is a transaction-response with a 2xx status for every entry.
 
     4xx answers are :class:`HisRejectedError` (retryable for 408/409/429: conflicts and
     throttling), malformed ones :class:`HisProtocolError`. 5xx is the caller's to map.
     """
-    if len(body) > MAX_RESPONSE_BYTES:
-        raise HisProtocolError(f"FHIR answer longer than {MAX_RESPONSE_BYTES} bytes")
-    try:
-        data = json.loads(body) if body else None
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-        data = None
+    data = _answer_json(body)
     if 400 <= status < 500:
         text = _outcome_text(data) or f"HTTP {status}"
         raise HisRejectedError(str(status), text, retryable=status in (408, 409, 429))
@@ -209,12 +214,7 @@ def parse_patient_search(status: int, body: bytes) -> KnownPatient | None:
     4xx: :class:`HisRejectedError`; a body that is not a searchset Bundle of Patients with
     a usable ID number, name, birth date and gender: :class:`HisProtocolError`.
     """
-    if len(body) > MAX_RESPONSE_BYTES:
-        raise HisProtocolError(f"FHIR answer longer than {MAX_RESPONSE_BYTES} bytes")
-    try:
-        data = json.loads(body) if body else None
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-        data = None
+    data = _answer_json(body)
     if 400 <= status < 500:
         raise HisRejectedError(
             str(status), _outcome_text(data) or f"HTTP {status}", retryable=False
