@@ -14,12 +14,16 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
+from hospital_adapter.deadline import Deadline
 from hospital_adapter.errors import NoNumbersLeftError, StoreUnavailableError
+from hospital_adapter.his import MessageHeader, MllpRegistrar
+from hospital_adapter.outbox import DeliveryReport, OutboxWorker
 from hospital_adapter.store import OutboxStatus, Store
 from hospital_adapter.store.fleet import FleetSettings, FleetStore
 from hospital_adapter.visit import InsuranceStatus
 from simulators.bhxh_gateway import Dataset
 from simulators.chaos_proxy import ChaosProxy, FaultMix, NetworkFault
+from simulators.his import RunningHis
 
 from .helpers import KEY, request_for
 
@@ -189,3 +193,27 @@ def test_asking_more_often_than_the_retry_delay_does_not_keep_the_store_away(
     assert report.leased == 4 and refusals >= 2
     assert time.monotonic() - failed_at < 1.5
     kiosk.close()
+
+
+def test_a_worker_killed_mid_delivery_never_registers_twice(
+    pg_url: str, his: RunningHis, dataset: Dataset
+) -> None:
+    """Kiosk A's worker claims a message and sends it, and dies before recording the
+    delivery; once its claim lapses, kiosk B's worker sends it again with the same key:
+    the HIS registers the visit once and recognises the second send."""
+    host, port = his.mllp.address
+    registrar = MllpRegistrar(host, port, MessageHeader("KIOSK", "79024", "HIS", "79024"))
+    a, b = Store(pg_url, KEY, kiosk="A"), Store(pg_url, KEY, kiosk="B")
+    visit = a.check_in(request_for(dataset.records[0], "K01"), InsuranceStatus.VERIFIED, now=NOON)
+    lease = timedelta(seconds=30)
+    [claimed] = a.claim_due(NOON, lease)
+    registrar.register(claimed.visit, Deadline.after(5))  # then kiosk A dies
+    early = OutboxWorker(b, registrar, clock=lambda: NOON + timedelta(seconds=29))
+    assert early.deliver_due() == DeliveryReport()  # A's claim still holds
+    late = OutboxWorker(b, registrar, clock=lambda: NOON + timedelta(seconds=31))
+    assert late.deliver_due() == DeliveryReport(delivered=1)
+    assert list(his.state.registrations) == [visit.message_id]
+    assert his.state.duplicates == 1
+    assert b.message_status(visit.message_id) is OutboxStatus.DELIVERED
+    for store in (a, b):
+        store.close()
