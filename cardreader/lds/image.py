@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import enum
 import io
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -68,6 +69,14 @@ class _Encoded:
     data: bytes = field(repr=False)
 
 
+def _open(image: bytes, source_format: ImageFormat) -> Image.Image:
+    """``Image.open``, a header claiming an image too big for Pillow's bound raising its
+    decompression-bomb warning as an error instead of warning (caught as any other)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        return Image.open(io.BytesIO(image), formats=[PILLOW_FORMATS[source_format]])
+
+
 def _decode(image: bytes, output: OutputFormat, keep_jpeg: bool = False) -> _Encoded:
     """Decode a JPEG or JPEG 2000 face image, bounded, and encode it as ``output``;
     ``keep_jpeg``: a JPEG whose pixels need no conversion is returned as it is instead."""
@@ -75,7 +84,7 @@ def _decode(image: bytes, output: OutputFormat, keep_jpeg: bool = False) -> _Enc
     if source_format is None:
         raise ParseError("the face image is neither JPEG nor JPEG 2000")
     try:
-        with Image.open(io.BytesIO(image), formats=[PILLOW_FORMATS[source_format]]) as opened:
+        with _open(image, source_format) as opened:
             width, height = opened.size
             if not (0 < width <= MAX_DIMENSION and 0 < height <= MAX_DIMENSION):
                 raise ParseError(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import warnings
 
 import pytest
 from hypothesis import given, settings
@@ -151,3 +152,16 @@ def test_mutated_images_raise_only_parse_error(
     with contextlib.suppress(ParseError):
         decoded = decode_face(bytes(data))
         assert decoded.width <= MAX_DIMENSION and decoded.height <= MAX_DIMENSION
+
+
+def test_a_header_claiming_a_huge_image_is_refused_without_a_warning() -> None:
+    """11,000 × 11,000 pixels in the JPEG's frame header: Pillow would warn of a
+    decompression bomb; the decoder refuses the image with its own error instead."""
+    data = bytearray(SMALL_JPEG)
+    sof = next(i for i in range(len(data) - 1) if data[i] == 0xFF and data[i + 1] in (0xC0, 0xC2))
+    data[sof + 5 : sof + 9] = (11_000).to_bytes(2, "big") * 2  # height, width
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(ParseError, match="cannot be decoded: Image size"):
+            decode_face(bytes(data))
+    assert [w.category for w in caught] == []
