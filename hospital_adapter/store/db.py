@@ -52,7 +52,14 @@ from hospital_adapter.store.audit import (
     verify_against_checkpoint,
     verify_chain,
 )
-from hospital_adapter.store.connection import Connection, Locking, Rows, is_postgres, locking
+from hospital_adapter.store.connection import (
+    Connection,
+    Dialect,
+    Locking,
+    Rows,
+    is_postgres,
+    locking,
+)
 from hospital_adapter.store.crypto import StoreCrypto
 from hospital_adapter.store.queue import QueueEntry, QueueStatus
 from hospital_adapter.store.sqlite import SqliteConnection
@@ -238,7 +245,7 @@ class Store:
             yield
 
     def _table_exists(self, name: str) -> bool:
-        if self.dialect.value == "sqlite":
+        if self.dialect is Dialect.SQLITE:
             query = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
         else:
             query = "SELECT 1 FROM pg_tables WHERE schemaname = current_schema() AND tablename = ?"
@@ -345,11 +352,23 @@ class Store:
         if trusted:
             self._write_checkpoint(ChainHead(seq, digest))
 
-    def _insert(self, table: str, row: dict[str, Any]) -> None:
+    def _insert(self, table: str, row: dict[str, Any], clause: str = "") -> Rows:
+        """``INSERT`` ``row`` into ``table``, ``clause`` after the values (``ON CONFLICT``...)."""
         marks = ", ".join("?" * len(row))
-        self._execute(
-            f"INSERT INTO {table} ({', '.join(row)}) VALUES ({marks})", tuple(row.values())
+        return self._execute(
+            f"INSERT INTO {table} ({', '.join(row)}) VALUES ({marks}){clause}", tuple(row.values())
         )
+
+    def _take_numbers(self, department: str, day: str, count: int) -> int:
+        """Move ``department``'s counter on ``day`` on by ``count`` (in the caller's
+        transaction); the last number taken."""
+        row = self._execute(
+            "INSERT INTO tickets (department, service_date, last) VALUES (?, ?, ?)"
+            " ON CONFLICT (department, service_date) DO UPDATE SET last = tickets.last + ?"
+            " RETURNING last",
+            (department, day, count, count),
+        ).fetchone()
+        return int(row[0])
 
     def check_in(
         self,
@@ -471,13 +490,7 @@ class Store:
         transaction): the counter's, or the first unused number of the leased blocks."""
         day = service_date.isoformat()
         if self._numbering is Numbering.COUNTER:
-            row = self._execute(
-                "INSERT INTO tickets (department, service_date, last) VALUES (?, ?, 1)"
-                " ON CONFLICT (department, service_date) DO UPDATE SET last = tickets.last + 1"
-                " RETURNING last",
-                (department, day),
-            ).fetchone()
-            return int(row[0])
+            return self._take_numbers(department, day, 1)
         row = self._execute(
             "UPDATE leases SET next = next + 1 WHERE department = ? AND service_date = ?"
             " AND first = (SELECT min(first) FROM leases"
@@ -923,12 +936,7 @@ class Store:
         now = now or utc_now()
         day = service_date.isoformat()
         with self._transaction("no numbers leased"):
-            (last,) = self._execute(
-                "INSERT INTO tickets (department, service_date, last) VALUES (?, ?, ?)"
-                " ON CONFLICT (department, service_date) DO UPDATE SET last = tickets.last + ?"
-                " RETURNING last",
-                (department, day, size, size),
-            ).fetchone()
+            last = self._take_numbers(department, day, size)
             first = last - size + 1
             self._insert(
                 "leased_blocks",
@@ -997,13 +1005,8 @@ class Store:
         with self._transaction("journal not taken"):
             for record in records:
                 checkin = record.checkin | {"synced": 0}
-                new = self._execute(
-                    f"INSERT INTO checkins ({', '.join(checkin)})"
-                    f" VALUES ({', '.join('?' * len(checkin))})"
-                    " ON CONFLICT (id) DO NOTHING RETURNING id",
-                    tuple(checkin.values()),
-                ).fetchone()
-                if new is None:
+                new = self._insert("checkins", checkin, " ON CONFLICT (id) DO NOTHING RETURNING id")
+                if new.fetchone() is None:
                     continue
                 added += 1
                 self._insert(Queue.HIS, record.outbox)
@@ -1012,7 +1015,7 @@ class Store:
                 self._audit(
                     now, "checkin", checkin["subject"],
                     f"department={checkin['department']} ticket={checkin['ticket']}"
-                    f" insurance={checkin['insurance_status']} kiosk={checkin['kiosk']} offline=1",
+                    f" insurance={checkin['insurance_status']} kiosk={checkin['kiosk']} journal=1",
                 )  # fmt: skip
         return added
 

@@ -224,12 +224,7 @@ class FleetStore:
         queue: Queue = Queue.HIS,
         receipt: Xml0Receipt | None = None,
     ) -> None:
-        with self._handoff:
-            if self._journal.holds_message(key, queue):
-                self._journal.mark_delivered(key, now, queue, receipt)
-                return
-        with self._hospital_store() as hospital:
-            hospital.mark_delivered(key, now, queue, receipt)
+        self._record(key, queue, lambda store: store.mark_delivered(key, now, queue, receipt))
 
     def mark_failed(
         self,
@@ -239,12 +234,17 @@ class FleetStore:
         now: datetime | None = None,
         queue: Queue = Queue.HIS,
     ) -> None:
+        self._record(key, queue, lambda store: store.mark_failed(key, error, retry_at, now, queue))
+
+    def _record(self, key: str, queue: Queue, outcome: Callable[[Store], None]) -> None:
+        """Record ``outcome`` of message ``key`` where the message is: in the journal while
+        its check-in is not handed on (under the hand-on lock), else in the hospital's store."""
         with self._handoff:
             if self._journal.holds_message(key, queue):
-                self._journal.mark_failed(key, error, retry_at, now, queue)
+                outcome(self._journal)
                 return
         with self._hospital_store() as hospital:
-            hospital.mark_failed(key, error, retry_at, now, queue)
+            outcome(hospital)
 
     def outbox_counts(self, queue: Queue = Queue.HIS) -> dict[str, int]:
         with self._hospital_store() as hospital:
