@@ -15,18 +15,24 @@ agree with what the typed digits encode (§2.6).
 
 from __future__ import annotations
 
-import enum
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Protocol
 
+from hospital_adapter.checkin import (
+    COUNTER_NOTE,
+    CheckInResult,
+    InsuranceCheck,
+    InsuranceLookupPort,
+    NumberLookup,
+    RegistrationStatus,
+)
 from hospital_adapter.deadline import Deadline
 from hospital_adapter.errors import GatewayAuthError, GatewayError, HisError, InvalidInputError
 from hospital_adapter.gateway.codes import Decision
-from hospital_adapter.gateway.wire import InsuranceLookup, LookupQuery
+from hospital_adapter.gateway.wire import LookupQuery
 from hospital_adapter.his.base import HisRegistrar, KnownPatient, PatientFinder
 from hospital_adapter.identity import PatientIdentity, check_bhxh_number
 from hospital_adapter.outbox import OutboxWorker
@@ -35,8 +41,6 @@ from hospital_adapter.visit import InsuranceStatus, Visit, VisitKind, VisitReque
 
 log = logging.getLogger(__name__)
 
-COUNTER_NOTE = "BHYT to be verified at the counter"
-COUNTER_NOTE_VI = "Kiểm tra BHYT tại quầy"
 HIS_RESERVE_S = 1.0
 """Time kept back from the gateway lookup for storing and registering the check-in."""
 HIS_FIND_SHARE = 0.5
@@ -47,45 +51,7 @@ REPEAT_WINDOW = timedelta(minutes=30)
 ago, the same service day, is given back instead of a new one (a re-tap)."""
 
 
-class InsuranceLookupPort(Protocol):
-    """What the service needs of :class:`~hospital_adapter.gateway.GatewayClient`."""
-
-    def lookup(self, query: LookupQuery, deadline: Deadline | None = None) -> InsuranceLookup: ...
-
-
-class RegistrationStatus(enum.Enum):
-    DELIVERED = "delivered"
-    """The HIS acknowledged the registration."""
-    QUEUED = "queued"
-    """Stored in the outbox; the worker delivers it when the HIS answers."""
-    REJECTED = "rejected"
-    """The HIS refused it (HL7 AE, FHIR 4xx): staff must look at it (``outbox retry``)."""
-
-
-@dataclass(frozen=True)
-class InsuranceCheck:
-    """Outcome of a lookup for the kiosk's choice screen. ``lookup`` is ``None`` when the
-    gateway could not be asked (down, too slow, misconfigured): then ``decision`` is
-    ``RETRY`` or ``CONFIGURATION_ERROR`` and the patient goes on in degraded mode."""
-
-    decision: Decision
-    lookup: InsuranceLookup | None
-    degraded: bool
-    from_his: bool = False
-    """The gateway was asked with the name and date of birth the HIS has for a typed number
-    (demographics from the HIS, docs/domain.md §4.1), not with what the patient showed."""
-
-
 _AT_COUNTER = InsuranceCheck(Decision.GO_TO_COUNTER, None, degraded=True)
-
-
-@dataclass(frozen=True)
-class NumberLookup:
-    """A typed BHXH number the HIS knows: the identity of its ID number (trust ``typed``,
-    no name: the HIS's name is never handed on) and its BHYT check."""
-
-    identity: PatientIdentity = field(repr=False)
-    insurance: InsuranceCheck
 
 
 def _agrees(known: KnownPatient, identity: PatientIdentity) -> bool:
@@ -96,33 +62,6 @@ def _agrees(known: KnownPatient, identity: PatientIdentity) -> bool:
         and known.date_of_birth.year == identity.date_of_birth.year
         and known.sex is identity.sex
     )
-
-
-@dataclass(frozen=True)
-class CheckInResult:
-    """What the kiosk prints and says. No personal data: safe to log."""
-
-    checkin_id: str
-    ticket: int
-    department: str
-    visit_kind: VisitKind
-    insurance: InsuranceStatus
-    insurance_code: str
-    registration: RegistrationStatus
-    counter_note: str
-    """Empty, or :data:`COUNTER_NOTE` when BHYT must be verified at the counter."""
-    repeated: bool = False
-    """An earlier check-in of this patient given back (a re-tap): its ticket, insurance
-    and registration status; nothing new was stored or sent."""
-
-
-def same_lookup(first: PatientIdentity, second: PatientIdentity) -> bool:
-    """Whether the gateway would be asked the same question about both identities (card or
-    ID number, name, date of birth): a lookup made for one answers for the other."""
-    if not (first.full_name and second.full_name):
-        return False
-    key = LookupQuery.for_identity(first).cache_key()
-    return key == LookupQuery.for_identity(second).cache_key()
 
 
 class CheckInService:

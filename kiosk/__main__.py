@@ -91,13 +91,20 @@ def _hash_pin() -> None:
 def _run(config_path: str | None, *, windowed: bool, autopilot: bool) -> int:
     """Open the kiosk and run it until it quits; the process exit code.
 
-    The configuration is checked first (every problem, exit 2); then the first screen is
-    drawn, and the services are opened behind it (:meth:`KioskApp.starting`). "kiosk
-    started" is logged once they are up, the card watcher and the scanner running; a store
-    that cannot be opened still ends the process with exit 2 and its problem.
+    The configuration and the environment are checked first (every problem, exit 2); then
+    the first screen is drawn, and the card backend and the services are opened behind it
+    (:meth:`KioskApp.starting`). "kiosk started" is logged once they are up, the card
+    watcher and the scanner running; the default staff PIN (a 0.1 s scrypt check) or a
+    store that cannot be opened still ends the process with exit 2 and its problem.
     """
-    from hospital_adapter import ConfigurationError, Problem, StoreError, report
-    from kiosk.config import ENV_CONFIG, load_config, startup_problems
+    from hospital_adapter import (
+        ConfigurationError,
+        Problem,
+        StoreError,
+        environment_problems,
+        report,
+    )
+    from kiosk.config import ENV_CONFIG, load_config
 
     source = config_path or os.environ.get(ENV_CONFIG) or "the built-in configuration"
 
@@ -112,7 +119,7 @@ def _run(config_path: str | None, *, windowed: bool, autopilot: bool) -> int:
 
     try:
         config = load_config(config_path)
-        problems = startup_problems(config)
+        problems = environment_problems(config, os.environ)  # the PIN: behind the screen
         if problems:
             raise ConfigurationError(*problems)
     except ConfigurationError as exc:

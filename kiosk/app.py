@@ -8,97 +8,43 @@ Plain Python (no Qt): :func:`build_services` makes every component from the conf
 from __future__ import annotations
 
 import logging
-import math
 import os
 import socket
-import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from importlib.metadata import entry_points
-from pathlib import Path
-from typing import Protocol
 
-from cardreader import CardError, TrustStore, list_readers
+from cardreader import CardError, list_readers
 from hospital_adapter import (
     VIETNAM_TIME,
-    CheckInResult,
     CheckInService,
     CheckInStore,
     ConfigurationError,
-    Deadline,
     FleetSettings,
     FleetStore,
     GatewayAccount,
     GatewayClient,
-    InsuranceCheck,
-    NumberLookup,
     OutboxThread,
     OutboxWorker,
-    PatientIdentity,
     Queue,
     Store,
     StoreError,
-    VisitRequest,
     configured_registrar,
     configured_reporter,
     load_store_key,
 )
 from kiosk.admin import AdminStatus, test_ticket
 from kiosk.card import CardReaderPort
-from kiosk.card_pcsc import PcscCardReader, PcscCardWatcher
-from kiosk.config import BACKEND_GROUP, KioskConfig, default_pin_problem
+from kiosk.config import KioskConfig, default_pin_problem
 from kiosk.devices.printer import EscPosPrinter
 from kiosk.devices.scanner import SerialQrScanner
 from kiosk.devices.ticket_escpos import PrinterProfile
 from kiosk.flow import CheckInFlow
-from kiosk.ports import CheckInPort
+from kiosk.inputs import CardBackend, Watcher, card_backend, card_ports, make_voice, start_inputs
 from kiosk.runner import Runner
-from kiosk.ticket import Ticket
 from kiosk.voice import Voice
 
 _log = logging.getLogger(__name__)
-
-
-class Watcher(Protocol):
-    last_error: str
-
-    def start(self) -> None: ...
-
-    def stop(self) -> None: ...
-
-
-CardBackend = Callable[
-    [KioskConfig, Callable[[], None], Callable[[], None]], tuple[CardReaderPort, Watcher]
-]
-"""A backend factory: (config, on_present, on_absent) → the reader port and its watcher."""
-
-
-def pcsc_backend(
-    config: KioskConfig, on_present: Callable[[], None], on_absent: Callable[[], None]
-) -> tuple[CardReaderPort, Watcher]:
-    card = config.card
-    trust = TrustStore.load(
-        csca=[Path(p) for p in card.csca],
-        master_lists=[Path(p) for p in card.master_lists],
-        crls=[Path(p) for p in card.crls],
-    )
-    if not trust.anchors:
-        _log.warning("no CSCA configured: every card will be UNTRUSTED")
-    reader = PcscCardReader(card.reader, trust, transmit_timeout_s=card.transmit_timeout_s)
-    watcher = PcscCardWatcher(reader, on_present, on_absent, poll_s=card.poll_s)
-    return reader, watcher
-
-
-def card_backend(name: str) -> CardBackend:
-    """``pcsc``, or a factory registered under entry point group ``cccd_kiosk.card_backends``."""
-    if name == "pcsc":
-        return pcsc_backend
-    for entry in entry_points(group=BACKEND_GROUP):
-        if entry.name == name:
-            factory: CardBackend = entry.load()
-            return factory
-    raise ValueError(f"unknown card backend {name!r}")
 
 
 @dataclass
@@ -182,109 +128,6 @@ class Services:
         self._closers.clear()
 
 
-def card_ports(
-    config: KioskConfig, backend: CardBackend, runner: Runner, holder: list[CheckInFlow]
-) -> tuple[CardReaderPort, Watcher]:
-    """The card reader port and its watcher (not started), whose events reach
-    ``holder[0]`` (the flow, appended once made) through ``runner``."""
-
-    def present() -> None:
-        runner.post(holder[0].card_present)
-
-    def absent() -> None:
-        runner.post(holder[0].card_absent)
-
-    return backend(config, present, absent)
-
-
-def start_inputs(
-    config: KioskConfig, watcher: Watcher, runner: Runner, flow: CheckInFlow
-) -> SerialQrScanner | None:
-    """Start the card watcher and, where configured, the QR scanner feeding ``flow``."""
-    watcher.start()
-    settings = config.scanner
-    if not settings.port:
-        return None
-    scanner = SerialQrScanner(
-        settings.port,
-        lambda text: runner.post(lambda: flow.qr_scanned(text)),
-        baudrate=settings.baudrate,
-    )
-    scanner.start()
-    return scanner
-
-
-LATE_WAIT_S = 30.0
-"""Longest wait of a call without a deadline for the services still being built."""
-
-
-class _Late:
-    """A value made on another thread; :meth:`get` waits for it (or its build's error)."""
-
-    def __init__(self) -> None:
-        self._ready = threading.Event()
-        self._value: object = None
-        self._error: BaseException | None = None
-
-    def set(self, value: object) -> None:
-        self._value = value
-        self._ready.set()
-
-    def fail(self, error: BaseException) -> None:
-        self._error = error
-        self._ready.set()
-
-    @property
-    def ready(self) -> bool:
-        return self._ready.is_set()
-
-    def get(self, deadline: Deadline | None = None) -> object:
-        timeout = LATE_WAIT_S if deadline is None else max(0.0, deadline.remaining())
-        if not self._ready.wait(None if math.isinf(timeout) else timeout):
-            raise StoreError("the kiosk's services are still starting")
-        if self._error is not None:
-            raise StoreError(f"the kiosk's services did not start: {self._error}")
-        return self._value
-
-
-class LateCheckIn(_Late):
-    """The flow's hospital port while :func:`build_services` runs on another thread (the
-    first screen is already up): a call (always on a runner's worker thread) waits for the
-    service within its deadline, so a card tapped meanwhile is handled once it is ready."""
-
-    def service(self, deadline: Deadline | None = None) -> CheckInPort:
-        service = self.get(deadline)
-        assert isinstance(service, CheckInService)
-        return service
-
-    def lookup_insurance(self, identity: PatientIdentity, deadline: Deadline) -> InsuranceCheck:
-        return self.service(deadline).lookup_insurance(identity, deadline)
-
-    def lookup_by_bhxh_number(self, bhxh_number: str, deadline: Deadline) -> NumberLookup | None:
-        return self.service(deadline).lookup_by_bhxh_number(bhxh_number, deadline)
-
-    def record_consent(self, given: bool) -> None:
-        self.service().record_consent(given)
-
-    def check_in(
-        self,
-        request: VisitRequest,
-        deadline: Deadline,
-        insurance: InsuranceCheck | None = None,
-        on_stored: Callable[[CheckInResult], None] | None = None,
-    ) -> CheckInResult:
-        return self.service(deadline).check_in(request, deadline, insurance, on_stored)
-
-
-class LatePrinter(_Late):
-    """The flow's printer port while the printer is opened on another thread."""
-
-    def print_ticket(self, ticket: Ticket) -> None:
-        printer = self.get()
-        assert isinstance(printer, EscPosPrinter)
-        printer.print_ticket(ticket)
-
-
 def _stop(outbox: OutboxThread, timeout_s: float, name: str) -> None:
     if not outbox.stop(timeout_s):
         _log.warning("the %s worker did not stop in time", name)
@@ -304,15 +147,6 @@ def open_store(config: KioskConfig, key: bytes) -> CheckInStore:
         timeout_s=settings.timeout_s,
     )
     return FleetStore(settings.url, settings.path, key, fleet).start()
-
-
-def make_voice(config: KioskConfig, env: Mapping[str, str] = os.environ) -> Voice:
-    return Voice(
-        enabled=config.kiosk.voice,
-        volume=config.kiosk.voice_volume,
-        rate=config.kiosk.voice_rate,
-        env=env,  # SPEECHD_ADDRESS among it
-    )
 
 
 def build_services(

@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cardreader import (
     IDENTITY_FILES,
@@ -30,9 +32,14 @@ from cardreader import (
     VerifiedReader,
     list_readers,
 )
-from cardreader import Sex as CardSex
+from cardreader import (
+    Sex as CardSex,
+)
 from hospital_adapter import BirthDate, InvalidInputError, PatientIdentity, Sex
 from kiosk.card import CardEvents, CardInvalidError, IdentityRead, Trust
+
+if TYPE_CHECKING:
+    from kiosk.config import KioskConfig
 
 _log = logging.getLogger(__name__)
 
@@ -190,3 +197,21 @@ class PcscCardWatcher:
                     present = False
                     self._on_absent()
                 self._stop.wait(RETRY_S)
+
+
+def pcsc_backend(
+    config: KioskConfig, on_present: Callable[[], None], on_absent: Callable[[], None]
+) -> tuple[PcscCardReader, PcscCardWatcher]:
+    """The ``pcsc`` card backend (:data:`kiosk.inputs.CardBackend`): the reader named in
+    ``[card]`` with the configured trust anchors, and its watcher."""
+    card = config.card
+    trust = TrustStore.load(
+        csca=[Path(p) for p in card.csca],
+        master_lists=[Path(p) for p in card.master_lists],
+        crls=[Path(p) for p in card.crls],
+    )
+    if not trust.anchors:
+        _log.warning("no CSCA configured: every card will be UNTRUSTED")
+    reader = PcscCardReader(card.reader, trust, transmit_timeout_s=card.transmit_timeout_s)
+    watcher = PcscCardWatcher(reader, on_present, on_absent, poll_s=card.poll_s)
+    return reader, watcher

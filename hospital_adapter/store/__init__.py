@@ -1,37 +1,6 @@
 """The store: check-ins, queue numbers, outboxes, audit log (SQLite file or PostgreSQL)."""
 
-from __future__ import annotations
+import lazy_loader
 
-from hospital_adapter.store.audit import AuditEntry
-from hospital_adapter.store.db import (
-    CheckInSummary,
-    JournalRecord,
-    Numbering,
-    OutboxMessage,
-    OutboxStatus,
-    Queue,
-    Store,
-    StoredCheckIn,
-    XmlReport,
-)
-from hospital_adapter.store.fleet import FleetSettings, FleetStore
-from hospital_adapter.store.port import CheckInStore
-from hospital_adapter.store.queue import QueueEntry, QueueStatus
-
-__all__ = [
-    "AuditEntry",
-    "CheckInStore",
-    "CheckInSummary",
-    "FleetSettings",
-    "FleetStore",
-    "JournalRecord",
-    "Numbering",
-    "OutboxMessage",
-    "OutboxStatus",
-    "Queue",
-    "QueueEntry",
-    "QueueStatus",
-    "Store",
-    "StoredCheckIn",
-    "XmlReport",
-]
+# Public names listed once in __init__.pyi; each module imported on first use (issue #16).
+__getattr__, __dir__, __all__ = lazy_loader.attach_stub(__name__, __file__)

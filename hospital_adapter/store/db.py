@@ -62,7 +62,6 @@ from hospital_adapter.store.connection import (
 )
 from hospital_adapter.store.crypto import StoreCrypto
 from hospital_adapter.store.queue import QueueEntry, QueueStatus
-from hospital_adapter.store.sqlite import SqliteConnection
 from hospital_adapter.visit import (
     VIETNAM_TIME,
     InsuranceStatus,
@@ -181,6 +180,8 @@ def open_connection(location: str | Path, timeout_s: float = DEFAULT_TIMEOUT_S) 
         from hospital_adapter.store.postgres import PostgresConnection
 
         return PostgresConnection(location, timeout_s)
+    from hospital_adapter.store.sqlite import SqliteConnection  # each driver when used
+
     return SqliteConnection(location)
 
 

@@ -2,12 +2,13 @@
 
 ``KioskApp(config)`` builds everything before it returns (tests, the simulators).
 :meth:`KioskApp.starting` is the kiosk process's order (``python -m kiosk``): the flow and
-the first screen first, then, on a thread, what is slow to open (the store, the gateway
-client, the HIS registrar, the XML0 key, the printer): :meth:`KioskApp.show` draws the
-first screen while it runs. Until the services are ready the flow's hospital and printer
-ports make their calls wait (on the runner's worker threads, within each call's deadline),
-so a card tapped or a QR scanned meanwhile is handled as soon as they are; the card
-watcher and the scanner start when the first screen is up.
+the first screen first, importing nothing of the card's verification nor of the HTTP, XML
+and database libraries (issue #16 item 7); then, on a thread, the card backend with its
+trust anchors, whose watcher and scanner start at once, and what is slow to open (the
+store, the gateway client, the HIS registrar, the XML0 key, the printer). Until each is
+ready the flow's ports (:mod:`kiosk.late`) make their calls wait on the runner's worker
+threads, within each call's deadline, so a card tapped or a QR scanned meanwhile is
+handled as soon as they are.
 """
 
 from __future__ import annotations
@@ -18,32 +19,26 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QApplication
 
 from hospital_adapter import VIETNAM_TIME
 from kiosk.admin import PinGate
-from kiosk.app import (
-    LateCheckIn,
-    LatePrinter,
-    Services,
-    Watcher,
-    build_services,
-    card_backend,
-    card_ports,
-    make_voice,
-    start_inputs,
-)
 from kiosk.config import KioskConfig
-from kiosk.devices.scanner import SerialQrScanner
 from kiosk.flow import CheckInFlow
+from kiosk.inputs import Watcher, card_backend, card_ports, make_voice, start_inputs
+from kiosk.late import LateCardReader, LateCheckIn, LatePrinter
 from kiosk.qt import style
 from kiosk.qt.runner import QtRunner
 from kiosk.qt.signals import exec_until_signal
 from kiosk.qt.window import KioskWindow
 
 if TYPE_CHECKING:
+    from kiosk.app import Services
+    from kiosk.card import CardReaderPort
+    from kiosk.devices.scanner import SerialQrScanner
     from kiosk.qt.admin import AdminDialog
 
 _log = logging.getLogger(__name__)
@@ -78,33 +73,35 @@ class KioskApp:
         self._built: Services | BaseException | None = None
         self._watcher: Watcher | None = None
         self._scanner: SerialQrScanner | None = None
+        self._closing = False
         self.ready = threading.Event()
         """Set once the services are up (at once unless ``deferred``)."""
+        self.listening = threading.Event()
+        """Set once the card watcher and the QR scanner listen (at once unless ``deferred``;
+        else soon after the first screen, before the services are up)."""
         self.on_ready: Callable[[], None] | None = None
         self.on_failed: Callable[[BaseException], None] | None = None
         if not deferred:
+            from kiosk.app import build_services
+
             self._services = build_services(config, env)
             self.flow = self._services.start(self._flow_factory(wall_clock), self.runner)
             self._gate = PinGate(config.admin, self._services.store)
+            self.listening.set()
             self.ready.set()
             voice = self._services.voice
         else:
-            holder: list[CheckInFlow] = []
-            card_reader, self._watcher = card_ports(
-                config, card_backend(config.card.backend), self.runner, holder
-            )
+            self._late_reader = LateCardReader()
             self._late = LateCheckIn()
             self._late_printer = LatePrinter() if config.printer.port else None
             self.flow = CheckInFlow(
                 config,
-                card_reader,
+                self._late_reader,
                 self._late,
                 self.runner,
                 printer=self._late_printer,
                 wall_clock=wall_clock,
             )
-            holder.append(self.flow)
-            self._card_reader = card_reader
             voice = make_voice(config, env)
             self._voice = voice
             self._build = threading.Thread(
@@ -115,8 +112,9 @@ class KioskApp:
 
     @classmethod
     def starting(cls, config: KioskConfig, env: Mapping[str, str] = os.environ) -> KioskApp:
-        """The flow and the window now; the services from :meth:`show` on, on a thread
-        (the staff PIN already checked: :func:`kiosk.config.startup_problems`)."""
+        """The flow and the window now; the card backend and the services from :meth:`show`
+        on, on a thread (:func:`kiosk.app.build_services` refuses the default staff PIN
+        there, exit 2 as for any problem found behind the first screen)."""
         return cls(config, env, deferred=True)
 
     def _flow_factory(
@@ -138,29 +136,43 @@ class KioskApp:
     # -- the deferred start ------------------------------------------------------------
 
     def _build_services(self, env: Mapping[str, str]) -> None:
+        """The build thread: the card backend first (the card watcher and the scanner start
+        as soon as it is open: :meth:`_inputs_open`), then the services."""
         try:
-            self._built = build_services(self.config, env, pin_checked=True, voice=self._voice)
+            backend = card_backend(self.config.card.backend)
+            reader, watcher = card_ports(self.config, backend, self.runner, [self.flow])
+            self.runner.post(partial(self._inputs_open, reader, watcher))
+            from kiosk.app import build_services  # the HTTP, XML and database libraries
+
+            self._built = build_services(self.config, env, voice=self._voice)
         except BaseException as exc:  # handed to the GUI thread, and to the waiting ports
             self._built = exc
         self.runner.post(self._services_built)
 
+    def _inputs_open(self, reader: CardReaderPort, watcher: Watcher) -> None:
+        self._late_reader.set(reader)
+        self._watcher = watcher
+        if not self._closing:
+            self._scanner = start_inputs(self.config, watcher, self.runner, self.flow)
+            self.listening.set()
+
     def _services_built(self) -> None:
         built = self._built
         if isinstance(built, BaseException):
-            self._late.fail(built)
-            if self._late_printer is not None:
-                self._late_printer.fail(built)
+            for late in (self._late_reader, self._late, self._late_printer):
+                if late is not None and not late.ready:
+                    late.fail(built)
             if self.on_failed is not None:
                 self.on_failed(built)
             return
         assert built is not None and self._watcher is not None
-        built.card_reader = self._card_reader
+        built.card_reader = self._late_reader.get()
         built.adopt_inputs(self._watcher, self._scanner)
         self._watcher = None
         self._services = built
         self._gate = PinGate(self.config.admin, built.store)
         self._late.set(built.hospital)
-        if self._late_printer is not None:
+        if self._late_printer is not None and built.printer is not None:
             self._late_printer.set(built.printer)
         self.ready.set()
         _log.debug("services ready")
@@ -168,12 +180,9 @@ class KioskApp:
             self.on_ready()
 
     def _start_deferred(self) -> None:
-        """After the first paint: the card watcher, the scanner and the services' build."""
-        if self._build is None or self._build.is_alive() or self.ready.is_set():
-            return
-        assert self._watcher is not None
-        self._scanner = start_inputs(self.config, self._watcher, self.runner, self.flow)
-        self._build.start()
+        """After the first paint: the build thread (the card backend, then the services)."""
+        if self._build is not None and self._build.ident is None:
+            self._build.start()
 
     # -- the parts -----------------------------------------------------------------------
 
@@ -228,6 +237,7 @@ class KioskApp:
         return True
 
     def close(self) -> None:
+        self._closing = True
         self.on_ready = self.on_failed = None
         self.app.removeEventFilter(self.window)
         self.window.close()
@@ -235,7 +245,7 @@ class KioskApp:
             self._build.join()  # bounded by the store's and the gateway client's opening
             self.app.processEvents()  # hands the built services over, to be closed here
             built = self._built
-            if self._services is None and isinstance(built, Services):
+            if self._services is None and not isinstance(built, BaseException | None):
                 if self._watcher is not None:
                     built.adopt_inputs(self._watcher, self._scanner)
                     self._watcher = None

@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from hospital_adapter.checkin import COUNTER_NOTE, CheckInResult
 from hospital_adapter.config import GatewayAccount, GatewaySettings
 from hospital_adapter.deadline import Deadline
 from hospital_adapter.errors import (
@@ -39,7 +40,7 @@ from hospital_adapter.gateway import Decision, GatewayClient, InsuranceLookup, L
 from hospital_adapter.gateway.resilience import BreakerState
 from hospital_adapter.his import FhirRegistrar, HisRegistrar, MessageHeader, MllpRegistrar
 from hospital_adapter.outbox import OutboxWorker, RetrySchedule
-from hospital_adapter.service import COUNTER_NOTE, CheckInResult, CheckInService
+from hospital_adapter.service import CheckInService
 from hospital_adapter.store import Store
 from hospital_adapter.visit import InsuranceStatus
 from simulators import his as his_sim

@@ -10,10 +10,11 @@ from datetime import timedelta
 
 import pytest
 
+from hospital_adapter.checkin import RegistrationStatus
 from hospital_adapter.deadline import Deadline
 from hospital_adapter.his import FhirRegistrar, HisRegistrar, MessageHeader, MllpRegistrar
 from hospital_adapter.outbox import OutboxWorker, RetrySchedule
-from hospital_adapter.service import CheckInService, RegistrationStatus
+from hospital_adapter.service import CheckInService
 from hospital_adapter.store import Store
 from hospital_adapter.visit import InsuranceStatus, Visit, VisitKind, utc_now
 from simulators.bhxh_gateway import Dataset

@@ -16,18 +16,13 @@ from pathlib import Path
 
 import pytest
 
+from hospital_adapter.checkin import COUNTER_NOTE, CheckInResult, RegistrationStatus
 from hospital_adapter.deadline import Deadline
 from hospital_adapter.errors import HisRejectedError
 from hospital_adapter.gateway import InsuranceLookup, LookupQuery
 from hospital_adapter.his import InMemoryHis
 from hospital_adapter.outbox import OutboxWorker
-from hospital_adapter.service import (
-    COUNTER_NOTE,
-    REPEAT_WINDOW,
-    CheckInResult,
-    CheckInService,
-    RegistrationStatus,
-)
+from hospital_adapter.service import REPEAT_WINDOW, CheckInService
 from hospital_adapter.store import OutboxStatus, Store
 from hospital_adapter.visit import InsuranceStatus, Visit, VisitKind, VisitRequest
 from simulators.bhxh_gateway import Dataset, RunningGateway, generate_people

@@ -5,17 +5,12 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
+from hospital_adapter.checkin import COUNTER_NOTE, CheckInResult, RegistrationStatus
 from hospital_adapter.deadline import Deadline
 from hospital_adapter.gateway import Decision
 from hospital_adapter.his import MessageHeader, MllpRegistrar
 from hospital_adapter.outbox import OutboxWorker, RetrySchedule
-from hospital_adapter.service import (
-    COUNTER_NOTE,
-    REPEAT_WINDOW,
-    CheckInResult,
-    CheckInService,
-    RegistrationStatus,
-)
+from hospital_adapter.service import REPEAT_WINDOW, CheckInService
 from hospital_adapter.store import Store
 from hospital_adapter.visit import InsuranceStatus, VisitKind
 from simulators.bhxh_gateway import Dataset, Fault, RunningGateway

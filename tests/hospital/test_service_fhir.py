@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from hospital_adapter.checkin import RegistrationStatus
 from hospital_adapter.cli import main
 from hospital_adapter.deadline import Deadline
 from hospital_adapter.his import FhirRegistrar
 from hospital_adapter.outbox import OutboxWorker, RetrySchedule
-from hospital_adapter.service import CheckInService, RegistrationStatus
+from hospital_adapter.service import CheckInService
 from hospital_adapter.store import Store
 from hospital_adapter.visit import InsuranceStatus, VisitKind
 from simulators.bhxh_gateway import Dataset

@@ -27,13 +27,14 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from hospital_adapter.checkin import RegistrationStatus
 from hospital_adapter.cli import main
 from hospital_adapter.config import StoreSettings, load_store_key
 from hospital_adapter.deadline import Deadline
 from hospital_adapter.errors import ConfigurationError, InvalidInputError, StoreError
 from hospital_adapter.his import MessageHeader, MllpRegistrar
 from hospital_adapter.outbox import OutboxWorker
-from hospital_adapter.service import CheckInService, RegistrationStatus
+from hospital_adapter.service import CheckInService
 from hospital_adapter.store import Store
 from hospital_adapter.visit import InsuranceStatus, VisitKind
 from simulators.bhxh_gateway import Dataset

@@ -49,7 +49,7 @@ class SlowServices:
             assert self.gate.wait(30.0)
             return real(config, env, **options)
 
-        monkeypatch.setattr("kiosk.qt.app.build_services", slow)
+        monkeypatch.setattr("kiosk.app.build_services", slow)
 
     def release(self) -> None:
         self.gate.set()
@@ -68,7 +68,8 @@ def test_first_screen_before_the_services_and_a_tap_meanwhile_is_handled(
             _ = kiosk.services
         assert kiosk.open_admin() is None  # staff wait too
 
-        hospital.scan(INSURED)  # the scanner and the card watcher already listen
+        assert kiosk.wait_until(kiosk.listening.is_set, 10.0), "no card watcher nor scanner"
+        hospital.scan(INSURED)  # the scanner and the card watcher listen before the services
         assert kiosk.wait_until(lambda: kiosk.flow.step is Step.PLACE_CARD, 10.0)
         hospital.tap(INSURED)
         assert kiosk.wait_until(lambda: kiosk.flow.step is Step.IDENTITY, 20.0)
@@ -95,7 +96,7 @@ def test_a_store_that_fails_behind_the_first_screen_is_reported(
     def broken(config: KioskConfig, env: Mapping[str, str], **options: Any) -> Services:
         raise StoreError("disk full")
 
-    monkeypatch.setattr("kiosk.qt.app.build_services", broken)
+    monkeypatch.setattr("kiosk.app.build_services", broken)
     kiosk = KioskApp.starting(load_config(hospital.config_path), hospital.env)
     failures: list[BaseException] = []
     kiosk.on_failed = failures.append
