@@ -69,9 +69,12 @@ def scripted_check_in(
     shots: Path | None = None,
     faults: tuple[FaultSpec, ...] = (),
     way: WayIn = WayIn.CHIP,
+    wait_for_photo: bool = True,
 ) -> ScriptResult:
     """Scan the QR (or type the digits), tap the card, press the buttons to a ticket; or
-    come in another ``way`` without the chip."""
+    come in another ``way`` without the chip. ``wait_for_photo=False``: the identity is
+    confirmed as soon as it shows, while the photo is still being read (as a patient does,
+    reading the name first; the ticket does not wait for the photo)."""
     from kiosk.qt.screens import (
         ConfirmScreen,
         ConsentScreen,
@@ -166,16 +169,17 @@ def scripted_check_in(
         shot("problem")
         result.problem = flow.view.problem.value if flow.view.problem else ""
         return result
-    _wait(
-        kiosk,
-        "the photo",
-        lambda: (
-            flow.view.patient is None
-            or flow.view.patient.photo is not None
-            or not flow.view.patient.trust.from_chip
-        ),
-        10.0,
-    )
+    if wait_for_photo:
+        _wait(
+            kiosk,
+            "the photo",
+            lambda: (
+                flow.view.patient is None
+                or flow.view.patient.photo is not None
+                or not flow.view.patient.trust.from_chip
+            ),
+            10.0,
+        )
     if at(Step.PROBLEM):
         shot("problem")
         result.problem = flow.view.problem.value if flow.view.problem else ""
