@@ -173,7 +173,8 @@ class VerifiedReader:
         if sod is None:
             return
         try:
-            self._security_object = parse_lds_security_object(parse_sod_signed_data(sod).content)
+            signed = parse_sod_signed_data(sod)
+            self._security_object = signed.decoded_content(parse_lds_security_object)
         except (ParseError, UnsupportedProtocolError) as exc:
             _log.debug("EF.SOD does not list its data groups: %s", exc)
 

@@ -10,10 +10,9 @@ from __future__ import annotations
 from cardreader.crypto.cipher import (
     MAC_LENGTH,
     BlockCipher,
+    ChannelKeys,
     decrypt_cbc,
-    encrypt_block,
     encrypt_cbc,
-    mac,
     pad,
     unpad,
 )
@@ -59,6 +58,7 @@ class SecureMessagingSession:
         self.ks_enc = ks_enc
         self.ks_mac = ks_mac
         self.ssc = ssc
+        self._keys = ChannelKeys(alg.cipher, ks_enc, ks_mac)
 
     @property
     def cipher(self) -> BlockCipher:
@@ -74,7 +74,7 @@ class SecureMessagingSession:
         """3DES uses a zero IV; AES uses E(KS_enc, SSC) (§9.8.6.1)."""
         if self.cipher is BlockCipher.TDES:
             return bytes(8)
-        return encrypt_block(BlockCipher.AES, self.ks_enc, self.ssc_bytes())
+        return self._keys.encrypt_block(self.ssc_bytes())
 
     def encrypt(self, data: bytes) -> bytes:
         return encrypt_cbc(self.cipher, self.ks_enc, pad(data, self.cipher.block_size), self.iv())
@@ -84,7 +84,7 @@ class SecureMessagingSession:
 
     def mac(self, data: bytes) -> bytes:
         """MAC over SSC || data, padded (§9.8.6.2)."""
-        return mac(self.cipher, self.ks_mac, self.ssc_bytes() + data)
+        return self._keys.mac(self.ssc_bytes() + data)
 
 
 def encode_le(ne: int, extended: bool) -> bytes:

@@ -103,3 +103,27 @@ def mac(alg: BlockCipher, key: bytes, data: bytes) -> bytes:
     if alg is BlockCipher.TDES:
         return retail_mac(key, data)
     return aes_cmac(key, pad(data, alg.block_size))
+
+
+class ChannelKeys:
+    """:func:`encrypt_block` and :func:`mac` under one secure channel's keys, the AES
+    cipher and CMAC keyed once for the channel and reused for every APDU (issue #16)."""
+
+    def __init__(self, alg: BlockCipher, enc_key: bytes, mac_key: bytes) -> None:
+        self._alg = alg
+        self._mac_key = mac_key
+        aes = alg is BlockCipher.AES
+        self._ecb = _cipher(alg, enc_key, modes.ECB()).encryptor()
+        self._cmac = cmac.CMAC(algorithms.AES(mac_key)) if aes else None
+
+    def encrypt_block(self, block: bytes) -> bytes:
+        """One block encrypted with the encryption key in ECB mode."""
+        return self._ecb.update(block)
+
+    def mac(self, data: bytes) -> bytes:
+        """:func:`mac` with the MAC key."""
+        if self._cmac is None:
+            return mac(self._alg, self._mac_key, data)
+        keyed = self._cmac.copy()
+        keyed.update(pad(data, self._alg.block_size))
+        return keyed.finalize()[:MAC_LENGTH]

@@ -103,23 +103,30 @@ def decode_header(data: bytes) -> tuple[int, int, int]:
     return tag, pos, length
 
 
-def decode_one(data: bytes) -> tuple[Tlv, bytes]:
-    """Decode the first data object of ``data``; return it and the bytes after it."""
-    tag, pos, length = decode_header(data)
+def _decode_at(data: bytes, start: int) -> tuple[Tlv, int]:
+    """The data object at ``start`` of ``data`` and the position after it."""
+    tag, pos = _decode_tag(data, start)
+    length, pos = _decode_length(data, pos)
     end = pos + length
     if end > len(data):
         raise ParseError(f"length {length} of tag {tag:X} exceeds the {len(data) - pos} bytes left")
-    return Tlv(tag, bytes(data[pos:end])), bytes(data[end:])
+    return Tlv(tag, bytes(data[pos:end])), end
+
+
+def decode_one(data: bytes) -> tuple[Tlv, bytes]:
+    """Decode the first data object of ``data``; return it and the bytes after it."""
+    item, end = _decode_at(data, 0)
+    return item, bytes(data[end:])
 
 
 def decode_all(data: bytes, max_elements: int = MAX_ELEMENTS) -> list[Tlv]:
     """Decode a concatenation of data objects (padding is not skipped)."""
     items: list[Tlv] = []
-    rest = data
-    while rest:
+    pos = 0
+    while pos < len(data):
         if len(items) >= max_elements:
             raise ParseError(f"more than {max_elements} data objects")
-        item, rest = decode_one(rest)
+        item, pos = _decode_at(data, pos)
         items.append(item)
     return items
 

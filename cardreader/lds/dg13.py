@@ -1,12 +1,15 @@
 """DG13 of the Vietnamese CCCD: personal data keyed by field number (docs/domain.md §2).
 
 ``6D { SEQUENCE { INTEGER version, OBJECT IDENTIFIER, SET { SEQUENCE { INTEGER n, value }
-... } } }``, declared below as asn1crypto layouts. The layout is known from one good source
-only, so the parser is tolerant: version and OID may be absent; fields are found by their
-number, never by position; absent fields are None; unknown numbers are kept raw; a value
-may be any string type of :data:`STRING_CODECS`, or a SEQUENCE or SET of them (parents,
-spouse). Text is NFC-normalised; dates ``dd/mm/yyyy`` are parsed with the raw text kept.
-Counts are checked before any value is decoded. Personal fields are hidden from ``repr``.
+... } } }``, decoded with the strict, bounded BER-TLV of :mod:`cardreader.iso7816.tlv`
+(X.690 §8.1: definite lengths only, every object within its parent; DER's primitive
+strings and INTEGERs, constructed SEQUENCE and SET). The layout is known from one good
+source only, so the parser is tolerant: version and OID may be absent, and what follows
+the SET is ignored; fields are found by their number, never by position; absent fields are
+None; unknown numbers are kept raw; a value may be any string type of
+:data:`STRING_CODECS`, or a SEQUENCE or SET of them (parents, spouse). Text is
+NFC-normalised; dates ``dd/mm/yyyy`` are parsed with the raw text kept. Counts are checked
+before any value is decoded. Personal fields are hidden from ``repr``.
 """
 
 from __future__ import annotations
@@ -19,9 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from types import MappingProxyType
 
-from asn1crypto import core
-
-from cardreader.asn1 import UniversalTag, asn1_parse_errors
+from cardreader.asn1 import UniversalTag
 from cardreader.errors import ParseError
 from cardreader.idnumber import Sex
 from cardreader.iso7816 import tlv
@@ -70,46 +71,7 @@ STRING_CODECS: Mapping[UniversalTag, str] = MappingProxyType(
 )
 """How each accepted string type is decoded. The 8-bit types are read as UTF-8, a superset
 of their ASCII repertoire, since the card's choice of type is not confirmed."""
-
-
-class _Text(core.Choice):  # type: ignore[misc]
-    """A field value of one of the string types of :data:`STRING_CODECS`."""
-
-    _alternatives = [  # noqa: RUF012 (asn1crypto schema)
-        ("utf8", core.UTF8String),
-        ("printable", core.PrintableString),
-        ("numeric", core.NumericString),
-        ("ia5", core.IA5String),
-        ("visible", core.VisibleString),
-        ("teletex", core.TeletexString),
-        ("octets", core.OctetString),
-        ("bmp", core.BMPString),
-        ("universal", core.UniversalString),
-    ]
-
-
-class _Values(core.SequenceOf):  # type: ignore[misc]
-    """A field ``SEQUENCE { INTEGER n, value ... }``, or a SEQUENCE/SET of strings in it."""
-
-    _child_spec = core.Any
-
-
-class _ValueSet(core.SetOf):  # type: ignore[misc]
-    _child_spec = core.Any
-
-
-class _Fields(core.SetOf):  # type: ignore[misc]
-    _child_spec = _Values
-
-
-class _Dg13(core.Sequence):  # type: ignore[misc]
-    """The content of DG13 (docs/domain.md §2.5)."""
-
-    _fields = [  # noqa: RUF012 (asn1crypto schema)
-        ("version", core.Integer, {"optional": True}),
-        ("oid", core.ObjectIdentifier, {"optional": True}),
-        ("fields", _Fields),
-    ]
+_CODECS: dict[int, str] = {int(tag): codec for tag, codec in STRING_CODECS.items()}
 
 
 SEX_TEXTS: Mapping[str, Sex] = MappingProxyType({"nam": Sex.MALE, "nữ": Sex.FEMALE})
@@ -199,88 +161,91 @@ class Dg13:
     unknown_fields: tuple[UnknownField, ...] = field(default=(), repr=False)
 
 
-def _integer(value: core.Asn1Value, what: str) -> int:
-    """A field number or version: an INTEGER of 1 to 4 octets."""
-    try:
-        parsed = value.parse(core.Integer) if isinstance(value, core.Any) else value
-        contents = parsed.contents or b""
-        number: int = parsed.native
-    except ValueError as exc:
-        raise ParseError(f"{what} must be an INTEGER") from exc
-    if not 1 <= len(contents) <= _MAX_INTEGER_BYTES:
+def _integer(item: tlv.Tlv, what: str) -> int:
+    """A field number or version: an INTEGER of 1 to 4 octets (X.690 §8.3)."""
+    if item.tag != UniversalTag.INTEGER:
+        raise ParseError(f"{what} must be an INTEGER")
+    if not 1 <= len(item.value) <= _MAX_INTEGER_BYTES:
         raise ParseError(f"{what} must have 1 to {_MAX_INTEGER_BYTES} bytes")
-    return number
+    return int.from_bytes(item.value, "big", signed=True)
 
 
-def _value_objects(encoded: bytes) -> list[core.Any]:
+def _value_objects(encoded: bytes) -> list[tlv.Tlv]:
     """The value objects of one field, as they follow its number (at most :data:`MAX_VALUES`)."""
-    if not encoded:
-        return []
-    with asn1_parse_errors("DG13 field value"):
-        values = _Values.load(tlv.encode(UniversalTag.SEQUENCE, encoded), strict=True)
-        if len(values) > MAX_VALUES:
-            raise ParseError(f"more than {MAX_VALUES} value objects in a DG13 field")
-        return list(values)
+    values = tlv.decode_all(encoded, MAX_VALUES + 1)
+    if len(values) > MAX_VALUES:
+        raise ParseError(f"more than {MAX_VALUES} value objects in a DG13 field")
+    return values
 
 
-def _decode_string(value: core.Any, number: int) -> str:
+def _decode_string(value: tlv.Tlv, number: int) -> str:
+    codec = _CODECS.get(value.tag)
+    if codec is None:
+        raise ParseError(f"DG13 field {number} holds tag {value.tag:X}, not a string")
     try:
-        chosen = value.parse(_Text).chosen
-    except ValueError:
-        tag = value.dump()[0]
-        raise ParseError(f"DG13 field {number} holds tag {tag:X}, not a string") from None
-    codec = STRING_CODECS[UniversalTag(chosen.tag)]
-    try:
-        text = (chosen.contents or b"").decode(codec)
+        text = value.value.decode(codec)
     except UnicodeDecodeError as exc:
         raise ParseError(f"DG13 field {number} is not valid {codec}") from exc
     return unicodedata.normalize("NFC", text)
 
 
-_NESTED = {UniversalTag.SEQUENCE: _Values, UniversalTag.SET: _ValueSet}
+_NESTED = frozenset((UniversalTag.SEQUENCE, UniversalTag.SET))
 """A value that is a SEQUENCE or SET of strings (parents, spouse), one level deep."""
 
 
-def _strings(values: list[core.Any], number: int) -> list[str]:
+def _strings(values: list[tlv.Tlv], number: int) -> list[str]:
     """The strings of a field's value objects, one SEQUENCE or SET level flattened."""
     out: list[str] = []
-    with asn1_parse_errors(f"DG13 field {number}"):  # asn1crypto decodes an Any lazily
-        for value in values:
-            nested = _NESTED.get(value.dump()[0])
-            parts = list(value.parse(nested)) if nested is not None else [value]
-            if len(parts) > MAX_VALUES:
-                raise ParseError(f"DG13 field {number} holds more than {MAX_VALUES} strings")
-            out.extend(_decode_string(part, number) for part in parts)
-            if len(out) > MAX_VALUES:
-                raise ParseError(f"DG13 field {number} holds more than {MAX_VALUES} strings")
+    too_many = f"DG13 field {number} holds more than {MAX_VALUES} strings"
+    for value in values:
+        parts = tlv.decode_all(value.value, MAX_VALUES + 1) if value.tag in _NESTED else [value]
+        if len(parts) > MAX_VALUES:
+            raise ParseError(too_many)
+        out.extend(_decode_string(part, number) for part in parts)
+        if len(out) > MAX_VALUES:
+            raise ParseError(too_many)
     return out
 
 
-def _entries(fields: _Fields) -> dict[int, bytes]:
-    """Field number → the field's value objects exactly as encoded."""
+def _entries(fields: tlv.Tlv) -> dict[int, bytes]:
+    """Field number → the field's value objects exactly as encoded (each decoded once here,
+    so a malformed one is refused even in a field this library does not know)."""
+    if fields.tag != UniversalTag.SET:
+        raise ParseError(f"DG13 fields must be a SET, not tag {fields.tag:X}")
+    items = tlv.decode_all(fields.value, MAX_FIELDS + 1)
+    if len(items) > MAX_FIELDS:
+        raise ParseError(f"more than {MAX_FIELDS} fields in DG13")
     entries: dict[int, bytes] = {}
-    for field_values in fields:
-        if not len(field_values):
+    for item in items:
+        if item.tag != UniversalTag.SEQUENCE:
+            raise ParseError(f"DG13 entry must be a SEQUENCE, not tag {item.tag:X}")
+        if not item.value:
             raise ParseError("empty DG13 entry")
-        number = _integer(field_values[0], "DG13 field number")
+        first, values = tlv.decode_one(item.value)
+        tlv.decode_all(values)
+        number = _integer(first, "DG13 field number")
         if number < 0:
             raise ParseError("negative DG13 field number")
         if number in entries:
             raise ParseError(f"DG13 field {number} appears twice")
-        entries[number] = b"".join(value.dump() for value in list(field_values)[1:])
+        entries[number] = values
     return entries
 
 
 def parse_dg13(data: bytes) -> Dg13:
     """Parse the CCCD's DG13 (docs/domain.md §2) by field number."""
-    body = unwrap(data, LdsTag.DG13).value
-    with asn1_parse_errors("DG13"):
-        content = _Dg13.load(body, strict=True)
-        fields = content["fields"]
-        if len(fields) > MAX_FIELDS:
-            raise ParseError(f"more than {MAX_FIELDS} fields in DG13")
-        entries = _entries(fields)
-        version, oid = content["version"], content["oid"]
+    content = tlv.decode_single(unwrap(data, LdsTag.DG13).value)
+    if content.tag != UniversalTag.SEQUENCE:
+        raise ParseError(f"DG13 must hold a SEQUENCE, not tag {content.tag:X}")
+    children = tlv.decode_all(content.value)
+    version = oid = None
+    if children and children[0].tag == UniversalTag.INTEGER:
+        version = _integer(children.pop(0), "DG13 version")
+    if children and children[0].tag == UniversalTag.OBJECT_IDENTIFIER:
+        oid = tlv.decode_oid(children.pop(0).value)
+    if not children:
+        raise ParseError("DG13 has no SET of fields")
+    entries = _entries(children[0])
 
     def strings(number: Dg13Field) -> list[str]:
         return _strings(_value_objects(entries.get(number, b"")), number)
@@ -301,8 +266,8 @@ def parse_dg13(data: bytes) -> Dg13:
     father, mother = [*parents, "", ""][:2]
     known = {int(number) for number in Dg13Field}
     return Dg13(
-        version=None if isinstance(version, core.Void) else _integer(version, "DG13 version"),
-        oid=None if isinstance(oid, core.Void) else tlv.decode_oid(oid.contents or b""),
+        version=version,
+        oid=oid,
         field_numbers=tuple(entries),
         id_number=text(Dg13Field.ID_NUMBER),
         full_name=text(Dg13Field.FULL_NAME),

@@ -5,6 +5,16 @@ For display the face is handed on as an image file Qt decodes without a re-encod
 (issue #16): the chip's own JPEG when its pixels need no conversion, else the decoded pixels
 as binary PGM/PPM (Netpbm: a short header, then the raw grey or RGB samples).
 
+A JPEG 2000 face is decoded for display at the resolution the kiosk needs: reduced by the
+largest power of two (a JPEG 2000 resolution level, so OpenJPEG skips the finer ones) that
+keeps it at least twice :data:`DISPLAY_SIZE` in both dimensions; a face below twice that
+size (the usual ICAO portrait) is decoded in full. Its own size is still reported. A
+codestream with fewer resolution levels than that reduction is decoded in full, and a
+failure there refuses the image. A JPEG face shown as the chip holds it is decoded only to
+check it, at libjpeg's 1/8 scale (its inverse DCT then takes the DC coefficient only;
+every entropy-coded segment is still Huffman-decoded, ITU-T T.81 §F.2, so truncation and
+corrupt data are still refused). Faces saved as PNG or JPEG are always decoded in full.
+
 Bounded: only the JPEG and JPEG 2000 decoders are enabled, the image size is read from
 the header and refused above :data:`MAX_DIMENSION` before any pixel is decoded, and every
 decoder failure becomes :class:`ParseError`. The result carries no Pillow type.
@@ -26,6 +36,8 @@ from cardreader.lds.dg2 import ImageFormat, detect_image_format
 
 MAX_DIMENSION = 4000
 """Faces wider or taller than this are refused (ICAO portraits are about 400 × 500)."""
+DISPLAY_SIZE = (240, 320)
+"""Width and height in pixels of the box the kiosk shows the face in."""
 
 PILLOW_FORMATS: Mapping[ImageFormat, str] = MappingProxyType(
     {ImageFormat.JPEG: "JPEG", ImageFormat.JPEG2000: "JPEG2000"}
@@ -38,7 +50,7 @@ DISPLAY_MODES = ("L", "RGB")
 @dataclass(frozen=True, slots=True)
 class DecodedImage:
     """A face ready to show: its size, its source format and ``display``, an image file of
-    it (the chip's JPEG, or PGM/PPM pixels: see above)."""
+    it (the chip's JPEG, or PGM/PPM pixels, a JPEG 2000 face maybe reduced: see above)."""
 
     width: int
     height: int
@@ -77,12 +89,30 @@ def _open(image: bytes, source_format: ImageFormat) -> Image.Image:
         return Image.open(io.BytesIO(image), formats=[PILLOW_FORMATS[source_format]])
 
 
-def _decode(image: bytes, output: OutputFormat, keep_jpeg: bool = False) -> _Encoded:
+class _ReducedDecodeError(ParseError):
+    """A JPEG 2000 face that did not decode reduced (see the module docstring)."""
+
+
+def display_reduction(width: int, height: int) -> int:
+    """The JPEG 2000 reduction for display of a ``width`` × ``height`` face: the largest
+    ``k`` whose ``2**k``-fold reduction keeps it at least twice :data:`DISPLAY_SIZE`."""
+    shown_width, shown_height = DISPLAY_SIZE
+    k = 0
+    while width >> (k + 1) >= 2 * shown_width and height >> (k + 1) >= 2 * shown_height:
+        k += 1
+    return k
+
+
+def _decode(
+    image: bytes, output: OutputFormat, keep_jpeg: bool = False, reduce: bool = False
+) -> _Encoded:
     """Decode a JPEG or JPEG 2000 face image, bounded, and encode it as ``output``;
-    ``keep_jpeg``: a JPEG whose pixels need no conversion is returned as it is instead."""
+    ``keep_jpeg``: a JPEG whose pixels need no conversion is returned as it is instead;
+    ``reduce``: a JPEG 2000 face is decoded at :func:`display_reduction`."""
     source_format = detect_image_format(image)
     if source_format is None:
         raise ParseError("the face image is neither JPEG nor JPEG 2000")
+    reduction = 0
     try:
         with _open(image, source_format) as opened:
             width, height = opened.size
@@ -90,6 +120,11 @@ def _decode(image: bytes, output: OutputFormat, keep_jpeg: bool = False) -> _Enc
                 raise ParseError(
                     f"face image of {width}×{height} pixels exceeds {MAX_DIMENSION}×{MAX_DIMENSION}"
                 )
+            if reduce and source_format is ImageFormat.JPEG2000:
+                reduction = display_reduction(width, height)
+                opened.reduce = reduction  # type: ignore[assignment,method-assign]
+            if keep_jpeg and source_format is ImageFormat.JPEG and opened.mode in DISPLAY_MODES:
+                opened.draft(opened.mode, (1, 1))  # only checked: see the module docstring
             opened.load()
             shown = opened if opened.mode in DISPLAY_MODES else opened.convert("RGB")
             mode = shown.mode
@@ -105,13 +140,17 @@ def _decode(image: bytes, output: OutputFormat, keep_jpeg: bool = False) -> _Enc
     except Exception as exc:
         # Pillow's decoders raise a wide, undocumented range of exceptions on malformed input
         # (OSError, ValueError, SyntaxError, struct.error, EOFError, DecompressionBombError...).
-        raise ParseError(f"the {source_format.name} face image cannot be decoded: {exc}") from exc
+        error = _ReducedDecodeError if reduction else ParseError
+        raise error(f"the {source_format.name} face image cannot be decoded: {exc}") from exc
     return _Encoded(width, height, mode, source_format, out.getvalue())
 
 
 def decode_face(image: bytes) -> DecodedImage:
     """Decode a JPEG or JPEG 2000 face image for display (see the module docstring)."""
-    encoded = _decode(image, OutputFormat.NETPBM, keep_jpeg=True)
+    try:
+        encoded = _decode(image, OutputFormat.NETPBM, keep_jpeg=True, reduce=True)
+    except _ReducedDecodeError:
+        encoded = _decode(image, OutputFormat.NETPBM, keep_jpeg=True)
     return DecodedImage(
         encoded.width, encoded.height, encoded.mode, encoded.source_format, encoded.data
     )

@@ -36,8 +36,13 @@ def parse_card_security_signed_data(data: bytes) -> SignedData:
     return parse_signed_data(data, ContentType.SECURITY_OBJECT)
 
 
+def _security_infos(content: bytes) -> ChipSecurityInfos:
+    return parse_security_infos(parse_card_access(content))
+
+
 def parse_card_security(data: bytes) -> CardSecurity:
-    """Decode EF.CardSecurity; :class:`ParseError` if malformed (BSI TR-03110-3 §A.1.2.5)."""
+    """Decode EF.CardSecurity; :class:`ParseError` if malformed (BSI TR-03110-3 §A.1.2.5).
+    The SecurityInfos are decoded once per parsed SignedData (see
+    :meth:`SignedData.decoded_content`)."""
     signed = parse_card_security_signed_data(data)
-    infos = parse_security_infos(parse_card_access(signed.content))
-    return CardSecurity(signed, infos)
+    return CardSecurity(signed, signed.decoded_content(_security_infos))

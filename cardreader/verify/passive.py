@@ -21,11 +21,12 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from cardreader.access.chip_auth_info import parse_security_infos
-from cardreader.access.pace_info import parse_card_access
 from cardreader.errors import ParseError, UnsupportedProtocolError
 from cardreader.files.ids import Ef
-from cardreader.verify.card_security import parse_card_security_signed_data
+from cardreader.verify.card_security import (
+    parse_card_security,
+    parse_card_security_signed_data,
+)
 from cardreader.verify.report import (
     Check,
     CheckKind,
@@ -111,7 +112,7 @@ def _dg_hash_checks(
     or not needed) is NOT_SUPPORTED.
     """
     try:
-        lso = parse_lds_security_object(signed.content)
+        lso = signed.decoded_content(parse_lds_security_object)
     except UnsupportedProtocolError as exc:
         return [Check(CheckKind.DG_HASH, NOT_SUPPORTED, f"security object: {exc}")]
     except ParseError as exc:
@@ -428,9 +429,8 @@ def card_security_checks(
     except ParseError as exc:
         return PassiveResult((Check(kind, FAILED, f"EF.CardSecurity is malformed: {exc}"),))
     try:
-        card_access = parse_card_access(signed.content)
-        parse_security_infos(card_access)
-        content = Check(kind, PASSED, f"{card_access.count} SecurityInfos", "security-infos")
+        count = parse_card_security(data).security_infos.card_access.count
+        content = Check(kind, PASSED, f"{count} SecurityInfos", "security-infos")
     except (ParseError, UnsupportedProtocolError) as exc:
         content = Check(kind, FAILED, f"malformed SecurityInfos: {exc}", "security-infos")
     chains = {} if chains is None else chains

@@ -11,6 +11,7 @@ plain ``r || s`` signatures (BSI TR-03111 §5.2.1) on named or explicit curves.
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -141,23 +142,43 @@ class KeyUsage(enum.Enum):
     DECIPHER_ONLY = "decipher_only"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class DistinguishedName:
-    """An X.501 name: its DER, a readable form, its country and a key for matching."""
+    """An X.501 name: its DER, a readable form, its country and a key for matching.
+
+    The readable form and the key are computed when first asked for when every attribute
+    value is ASCII (RFC 4518 string preparation cannot refuse it); a read compares names by
+    DER first (:meth:`matches`), so it rarely needs them. A name with other characters is
+    prepared at once, where a prohibited character makes the certificate malformed.
+    """
 
     der: bytes = field(repr=False)
-    text: str
     country: str | None
-    match_key: str = field(repr=False)
-    """RFC 5280 §7.1 comparison form (case and spaces folded): the RDNs' forms joined by
-    :data:`RDN_SEPARATOR`."""
     rdn_types: tuple[str, ...] = field(repr=False)
     """The attribute types of each RDN in encoded order, e.g. ``("C", "O", "CN")``."""
+    _name: x509.Name = field(repr=False, compare=False)
+
+    @functools.cached_property
+    def text(self) -> str:
+        """The name as RFC 4514-like text, e.g. ``Common Name: CSCA, Country: VN``."""
+        text: str = self._name.human_friendly
+        return text
+
+    @functools.cached_property
+    def match_key(self) -> str:
+        """RFC 5280 §7.1 comparison form (case and spaces folded): the RDNs' forms joined by
+        :data:`RDN_SEPARATOR`."""
+        key: str = self._name.hashable
+        return key
 
     @property
     def rdn_keys(self) -> tuple[str, ...]:
         """The comparison form of each RDN, sorted: equal for the same RDNs in any order."""
         return tuple(sorted(self.match_key.split(RDN_SEPARATOR)))
+
+    def matches(self, other: DistinguishedName) -> bool:
+        """The same name under RFC 5280 §7.1: the same DER, or else the same comparison form."""
+        return self.der == other.der or self.match_key == other.match_key
 
     def __str__(self) -> str:
         return self.text
@@ -186,23 +207,23 @@ _SHORT_ATTRIBUTE_NAMES: Mapping[str, str] = MappingProxyType(
 
 def distinguished_name(name: x509.Name) -> DistinguishedName:
     """Convert an asn1crypto Name (call inside :func:`asn1_parse_errors`)."""
-    countries = [
-        attribute["value"].native
-        for rdn in name.chosen
-        for attribute in rdn
-        if attribute["type"].native == "country_name"
+    attributes = [
+        (attribute["type"], attribute["value"].native) for rdn in name.chosen for attribute in rdn
     ]
+    countries = [value for kind, value in attributes if kind.native == "country_name"]
     country = countries[0] if len(countries) == 1 else None
-    return DistinguishedName(
+    converted = DistinguishedName(
         der=name.dump(),
-        text=name.human_friendly,
         country=country.upper() if isinstance(country, str) else None,
-        match_key=name.hashable,
         rdn_types=tuple(
             "+".join(_SHORT_ATTRIBUTE_NAMES.get(a["type"].native, a["type"].dotted) for a in rdn)
             for rdn in name.chosen
         ),
+        _name=name,
     )
+    if not all(isinstance(value, str) and value.isascii() for _, value in attributes):
+        _ = converted.text, converted.match_key  # RFC 4518 §2.4 may refuse them now
+    return converted
 
 
 def _utc(value: object) -> datetime:
@@ -243,7 +264,7 @@ class Certificate:
 
     def may_be_issued_by(self, issuer: Certificate) -> bool:
         """Names match and, when both are given, the key identifiers (RFC 5280 §4.2.1.1)."""
-        if self.issuer.match_key != issuer.subject.match_key:
+        if not self.issuer.matches(issuer.subject):
             return False
         aki, ski = self.authority_key_identifier, issuer.subject_key_identifier
         return aki is None or ski is None or aki == ski

@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import enum
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
+from typing import TypeVar, cast
 
 from asn1crypto import algos, cms, core, x509
 
@@ -35,6 +36,8 @@ from cardreader.verify.signature import (
     distinguished_name,
     verify_signature,
 )
+
+T = TypeVar("T")
 
 SOD_TAG = 0x77
 """Application tag 23 around the ContentInfo (ICAO 9303-10 §4.6.2)."""
@@ -165,7 +168,7 @@ class SignerIdentifier:
             return certificate.subject_key_identifier == self.subject_key_identifier
         return (
             self.issuer is not None
-            and certificate.issuer.match_key == self.issuer.match_key
+            and certificate.issuer.matches(self.issuer)
             and certificate.serial_number == self.serial_number
         )
 
@@ -224,6 +227,17 @@ class SignedData:
     content: bytes = field(repr=False)
     certificates: tuple[Certificate, ...]
     signer_info: SignerInfo
+    _decoded: dict[Callable[[bytes], object], object] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
+    def decoded_content(self, decode: Callable[[bytes], T]) -> T:
+        """``decode(content)``, kept with this SignedData: a read that decodes the content
+        twice (the files it lists, then their hashes) decodes it once. Exceptions are not
+        kept."""
+        if decode not in self._decoded:
+            self._decoded[decode] = decode(self.content)
+        return cast(T, self._decoded[decode])
 
     @property
     def signer_certificate(self) -> Certificate | None:
@@ -387,7 +401,7 @@ def parse_signed_data(
         if not isinstance(content, bytes):
             raise ParseError("SignedData without encapsulated content")
         certificates = signed["certificates"]
-        count = 0 if certificates.native is None else len(certificates)
+        count = 0 if isinstance(certificates, core.Void) else len(certificates)
         if count > max_certificates:
             raise ParseError(f"more than {max_certificates} certificates")
         parsed = tuple(

@@ -182,7 +182,7 @@ class Crl:
     signature: bytes = field(repr=False)
 
     def is_signed_by(self, issuer: Certificate) -> bool:
-        if self.issuer.match_key != issuer.subject.match_key:
+        if not self.issuer.matches(issuer.subject):
             return False
         aki, ski = self.authority_key_identifier, issuer.subject_key_identifier
         if aki is not None and ski is not None and aki != ski:
@@ -257,6 +257,9 @@ class TrustStore:
     def __init__(self, anchors: Iterable[Certificate] = (), crls: Iterable[Crl] = ()) -> None:
         self._anchors: dict[bytes, Certificate] = {}
         self._by_subject: dict[str, list[Certificate]] = {}
+        self._subject_keys: dict[bytes, str] = {}
+        """An anchor subject's DER → its comparison form, so a name with the same DER
+        needs no string preparation."""
         self._crls: dict[str, list[Crl]] = {}
         for anchor in anchors:
             self.add_anchor(anchor)
@@ -300,7 +303,9 @@ class TrustStore:
     def add_anchor(self, certificate: Certificate) -> None:
         if certificate.der not in self._anchors:
             self._anchors[certificate.der] = certificate
-            self._by_subject.setdefault(certificate.subject.match_key, []).append(certificate)
+            key = certificate.subject.match_key
+            self._subject_keys[certificate.subject.der] = key
+            self._by_subject.setdefault(key, []).append(certificate)
 
     def add_master_list(self, master_list: MasterList) -> None:
         for certificate in master_list.certificates:
@@ -311,7 +316,9 @@ class TrustStore:
 
     def named_as_issuer_of(self, certificate: Certificate) -> tuple[Certificate, ...]:
         """Anchors whose subject is ``certificate``'s issuer, whatever their key."""
-        return tuple(self._by_subject.get(certificate.issuer.match_key, ()))
+        issuer = certificate.issuer
+        key = self._subject_keys.get(issuer.der)
+        return tuple(self._by_subject.get(issuer.match_key if key is None else key, ()))
 
     def issuers_of(self, certificate: Certificate) -> tuple[Certificate, ...]:
         """Anchors that may have issued ``certificate``: same name, matching key identifier."""

@@ -177,6 +177,24 @@ def test_other_string_types_are_accepted() -> None:
     assert (parsed.id_number, parsed.ethnicity) == ("001185012345", "Tày")
 
 
+def test_elements_after_the_set_of_fields_are_ignored() -> None:
+    body = tlv.encode(SET, entry(2, utf8("A"))) + integer(7) + utf8("x")
+    parsed = parse_dg13(tlv.encode(0x6D, tlv.encode(SEQUENCE, body)))
+    assert (parsed.version, parsed.oid, parsed.field_numbers, parsed.full_name) == (
+        None,
+        None,
+        (2,),
+        "A",
+    )
+
+
+def test_an_unknown_field_of_nine_values_is_kept_without_text() -> None:
+    values = utf8("a") * 9
+    parsed = parse_dg13(dg13(entry(2, utf8("A")), entry(30, values)))
+    assert parsed.unknown_fields == (UnknownField(30, values),)
+    assert parsed.unknown_fields[0].text is None
+
+
 def test_version_and_oid_may_be_absent() -> None:
     set_only = tlv.encode(SEQUENCE, tlv.encode(SET, entry(2, utf8("A"))))
     parsed = parse_dg13(tlv.encode(0x6D, set_only))
@@ -218,9 +236,9 @@ def test_sex_from_text(text: str, sex: Sex | None) -> None:
     ("data", "message"),
     [
         (tlv.encode(0x6E, b""), "DG13 must start with tag 6D"),
-        (tlv.encode(0x6D, b""), "^malformed DG13: Insufficient data"),
-        (tlv.encode(0x6D, tlv.encode(SEQUENCE, integer(1))), 'Field "fields" is missing'),
-        (dg13(tlv.encode(SET, b"")), "_Values - tag should have been 16, but 17 was found"),
+        (tlv.encode(0x6D, b""), "^truncated tag$"),
+        (tlv.encode(0x6D, tlv.encode(SEQUENCE, integer(1))), "^DG13 has no SET of fields$"),
+        (dg13(tlv.encode(SET, b"")), "^DG13 entry must be a SEQUENCE, not tag 31$"),
         (dg13(tlv.encode(SEQUENCE, b"")), "empty DG13 entry"),
         (dg13(tlv.encode(SEQUENCE, utf8("x"))), "field number must be an INTEGER"),
         (dg13(entry(2, utf8("a")), entry(2, utf8("b"))), "field 2 appears twice"),
@@ -235,6 +253,23 @@ def test_sex_from_text(text: str, sex: Sex | None) -> None:
         ),
         (dg13(*(entry(n, utf8("x")) for n in range(65))), "^more than 64 fields in DG13$"),
         (dg13(entry(2, utf8("A"))) + b"\x00", "trailing bytes"),
+        (tlv.encode(0x6D, tlv.encode(SET, b"")), "^DG13 must hold a SEQUENCE, not tag 31$"),
+        (
+            tlv.encode(0x6D, tlv.encode(SEQUENCE, tlv.encode(SEQUENCE, entry(2, utf8("A"))))),
+            "^DG13 fields must be a SET, not tag 30$",
+        ),
+        (
+            tlv.encode(0x6D, tlv.encode(SEQUENCE, tlv.encode(0x02, bytes(5)))),
+            "^DG13 version must have 1 to 4 bytes$",
+        ),
+        (dg13(entry(2, utf8("A")), version=2**31), "^DG13 version must have 1 to 4 bytes$"),
+        (dg13(tlv.encode(SEQUENCE, tlv.encode(0x02, b""))), "field number must have 1 to 4"),
+        (dg13(entry(2, *[utf8("a")] * 9)), "^more than 8 value objects in a DG13 field$"),
+        (dg13(entry(2, tlv.encode(0x2C, utf8("A")))), "^DG13 field 2 holds tag 2C, not a string$"),
+        (dg13(entry(17, b"\x0c\x05ab")), "^length 5 of tag C exceeds the 2 bytes left$"),
+        (dg13(entry(2, b"\x0c\x80ab\x00\x00")), "^indefinite length is not allowed$"),
+        (dg13(entry(2, b"\x0c\x85" + bytes(5))), "^length field of 5 bytes is too long$"),
+        (dg13(entry(2, b"\x5f\xff\xff\x01\x00")), "^tag longer than three bytes$"),
     ],
 )
 def test_malformed_dg13(data: bytes, message: str) -> None:

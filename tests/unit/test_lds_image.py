@@ -18,7 +18,7 @@ from PIL import Image
 
 from cardreader.errors import ParseError
 from cardreader.lds.dg2 import ImageFormat, parse_dg2
-from cardreader.lds.image import MAX_DIMENSION, decode_face, face_as_png
+from cardreader.lds.image import MAX_DIMENSION, decode_face, display_reduction, face_as_png
 from tests.vectors import BSI_DATASET
 
 BSI_FACE = parse_dg2((BSI_DATASET / "Datagroup2.bin").read_bytes()).faces[0].image
@@ -165,3 +165,59 @@ def test_a_header_claiming_a_huge_image_is_refused_without_a_warning() -> None:
         with pytest.raises(ParseError, match="cannot be decoded: Image size"):
             decode_face(bytes(data))
     assert [w.category for w in caught] == []
+
+
+def flat_jpeg2000(size: tuple[int, int], **options: object) -> bytes:
+    """A JPEG 2000 codestream of ``size`` pixels, a few colours (quick to encode)."""
+    image = Image.new("RGB", size, (90, 60, 30))
+    image.paste((200, 180, 160), (0, 0, size[0] // 2, size[1] // 3))
+    out = io.BytesIO()
+    image.save(out, format="JPEG2000", no_jp2=True, **options)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("size", "reduction"),
+    [((240, 320), 0), ((413, 531), 0), ((959, 1280), 0), ((960, 1280), 1), ((1920, 2560), 2)],
+)
+def test_display_reduction_keeps_twice_the_display_size(
+    size: tuple[int, int], reduction: int
+) -> None:
+    assert display_reduction(*size) == reduction
+
+
+def test_a_large_jpeg2000_face_is_decoded_reduced_for_display() -> None:
+    """1000 × 1300 pixels: a reduction by 2 (500 × 650) keeps twice the 240 × 320 box."""
+    data = flat_jpeg2000((1000, 1300))
+    decoded = decode_face(data)
+    assert (decoded.width, decoded.height, decoded.mode) == (1000, 1300, "RGB")
+    with Image.open(io.BytesIO(data)) as original:
+        original.reduce = 1  # type: ignore[assignment,method-assign]
+        original.load()
+        assert pixels(decoded.display) == ("RGB", (500, 650), original.tobytes())
+    assert pixels(face_as_png(data))[1] == (1000, 1300)
+
+
+def test_a_jpeg2000_face_without_that_resolution_level_is_decoded_in_full() -> None:
+    data = flat_jpeg2000((1000, 1300), num_resolutions=1)
+    decoded = decode_face(data)
+    assert (decoded.width, decoded.height) == (1000, 1300)
+    assert pixels(decoded.display)[1] == (1000, 1300)
+
+
+def test_a_corrupted_large_jpeg2000_face_is_refused() -> None:
+    data = flat_jpeg2000((1000, 1300))
+    with pytest.raises(ParseError, match="JPEG2000 face image cannot be decoded"):
+        decode_face(data[: len(data) // 2])
+
+
+def test_a_truncated_jpeg_face_is_refused_though_checked_at_reduced_scale() -> None:
+    noise = bytes((i * 7919) % 251 for i in range(240 * 320 * 3))
+    out = io.BytesIO()
+    Image.frombytes("RGB", (240, 320), noise).save(out, format="JPEG")
+    face = out.getvalue()
+    assert decode_face(face).display == face
+    with pytest.raises(
+        ParseError, match=r"^the JPEG face image cannot be decoded: image file is truncated"
+    ):
+        decode_face(face[:-10])
