@@ -17,6 +17,7 @@ import click
 _log = logging.getLogger("kiosk")
 
 EXIT_CONFIGURATION = 2
+EXIT_FAILURE = 1
 
 
 @click.command()
@@ -130,7 +131,11 @@ def _run(config_path: str | None, *, windowed: bool, autopilot: bool) -> int:
     failed: list[int] = []
 
     def on_failed(exc: BaseException) -> None:
-        failed.append(refused(exc))
+        if isinstance(exc, ConfigurationError | StoreError):
+            failed.append(refused(exc))
+        else:  # a bug or the machine: its traceback in the log, never a kiosk left hanging
+            _log.critical("the kiosk could not start", exc_info=exc)
+            failed.append(EXIT_FAILURE)
         kiosk.app.exit(failed[0])
 
     def on_ready() -> None:

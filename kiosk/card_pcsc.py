@@ -35,7 +35,14 @@ from cardreader import (
 from cardreader import (
     Sex as CardSex,
 )
-from hospital_adapter import BirthDate, InvalidInputError, PatientIdentity, Sex
+from hospital_adapter import (
+    BirthDate,
+    ConfigurationError,
+    InvalidInputError,
+    PatientIdentity,
+    Problem,
+    Sex,
+)
 from kiosk.card import CardEvents, CardInvalidError, IdentityRead, Trust
 
 if TYPE_CHECKING:
@@ -205,11 +212,15 @@ def pcsc_backend(
     """The ``pcsc`` card backend (:data:`kiosk.inputs.CardBackend`): the reader named in
     ``[card]`` with the configured trust anchors, and its watcher."""
     card = config.card
-    trust = TrustStore.load(
-        csca=[Path(p) for p in card.csca],
-        master_lists=[Path(p) for p in card.master_lists],
-        crls=[Path(p) for p in card.crls],
-    )
+    try:
+        trust = TrustStore.load(
+            csca=[Path(p) for p in card.csca],
+            master_lists=[Path(p) for p in card.master_lists],
+            crls=[Path(p) for p in card.crls],
+        )
+    except (OSError, CardError) as exc:  # the file's name is in the first line
+        reason = f"a trust anchor cannot be loaded: {str(exc).splitlines()[0]}"
+        raise ConfigurationError(Problem("card", reason)) from None
     if not trust.anchors:
         _log.warning("no CSCA configured: every card will be UNTRUSTED")
     reader = PcscCardReader(card.reader, trust, transmit_timeout_s=card.transmit_timeout_s)

@@ -3,6 +3,7 @@ its growing lockout kept in the audit log (issue #13 items 2, 4 and 6)."""
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -111,6 +112,36 @@ def test_start_refuses_the_default_pin_and_a_missing_store_folder(tmp_path: Path
         2,
         f"cccd-kiosk: {path}: 1 problem\n  store.path: folder {tmp_path / 'gone'} does not exist\n",
     )
+
+
+def test_start_refuses_a_trust_anchor_that_is_no_certificate(tmp_path: Path, pin_hash: str) -> None:
+    """Read behind the first screen (with the card backend), refused like a bad file: exit
+    2 with the problem, not a kiosk left without a card reader."""
+    path = _kiosk_file(tmp_path, pin_hash)
+    csca = tmp_path / "csca.der"
+    csca.write_bytes(b"\x30\x03\x02\x01\x01")  # a DER SEQUENCE, not a certificate
+    path.write_text(path.read_text().replace("csca = []", f'csca = ["{csca}"]', 1))
+    result = CliRunner().invoke(main, ["--config", str(path)], env=ENV)
+    assert (result.exit_code, result.output) == (
+        2,
+        f"cccd-kiosk: {path}: 1 problem\n  card: a trust anchor cannot be loaded: {csca}:"
+        ' malformed certificate: Field "signature_algorithm" is missing from structure\n',
+    )
+
+
+def test_an_unexpected_failure_behind_the_first_screen_ends_the_kiosk(
+    tmp_path: Path, pin_hash: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(*args: object, **options: object) -> None:
+        raise RuntimeError("the disk controller died")
+
+    monkeypatch.setattr("kiosk.app.build_services", broken)
+    path = _kiosk_file(tmp_path, pin_hash)
+    result = CliRunner().invoke(main, ["--config", str(path)], env=ENV)
+    assert result.exit_code == 1
+    (record,) = [r for r in caplog.records if r.levelno == logging.CRITICAL]
+    assert record.getMessage() == "the kiosk could not start"
+    assert record.exc_info is not None and str(record.exc_info[1]) == "the disk controller died"
 
 
 def test_hash_pin_prints_a_hash_that_matches() -> None:
