@@ -197,12 +197,12 @@ class CheckInService:
         with its ticket, insurance and current registration status; nothing is stored or
         sent again (the outbox already holds its one message).
         """
-        status, code, coverage = InsuranceStatus.NOT_APPLICABLE, "", None
+        status, code, coverage, from_his = InsuranceStatus.NOT_APPLICABLE, "", None, False
         if request.visit_kind is VisitKind.INSURED:
             if insurance is None:
                 lookup_deadline = Deadline(deadline.at - HIS_RESERVE_S, deadline.clock)
                 insurance = self.lookup_insurance(request.identity, lookup_deadline)
-            looked_up = insurance.lookup
+            looked_up, from_his = insurance.lookup, insurance.from_his
             code = "" if looked_up is None else looked_up.raw_code
             if insurance.decision is Decision.INSURED and looked_up is not None:
                 status, coverage = InsuranceStatus.VERIFIED, looked_up.card
@@ -215,6 +215,7 @@ class CheckInService:
             status,
             insurance_code=code,
             coverage=coverage,
+            demographics_from_his=from_his,
             now=now,
             hold_for=hold,
             repeat_window=self._repeat_window,

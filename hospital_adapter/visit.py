@@ -82,6 +82,9 @@ class Visit:
     insurance_status: InsuranceStatus
     insurance_code: str = ""
     coverage: CoverageCard | None = None
+    demographics_from_his: bool = False
+    """The BHYT lookup was made with the name and date of birth the HIS holds for a typed
+    number (docs/domain.md §4.1), not with what the patient showed."""
 
     @property
     def message_id(self) -> str:
@@ -115,6 +118,7 @@ class Visit:
             "priority": self.priority.value,
             "insurance_status": self.insurance_status.value,
             "insurance_code": self.insurance_code,
+            "demographics_from_his": self.demographics_from_his,
             "coverage": None
             if cov is None
             else {
@@ -154,6 +158,7 @@ class Visit:
             priority=Priority(data["priority"]),
             insurance_status=InsuranceStatus(data["insurance_status"]),
             insurance_code=data["insurance_code"],
+            demographics_from_his=data.get("demographics_from_his", False),  # older records
             coverage=None
             if cov is None
             else CoverageCard(

@@ -378,6 +378,7 @@ class Store:
         *,
         insurance_code: str = "",
         coverage: CoverageCard | None = None,
+        demographics_from_his: bool = False,
         now: datetime | None = None,
         hold_for: timedelta = timedelta(0),
     ) -> Visit:
@@ -391,6 +392,7 @@ class Store:
             insurance_status,
             insurance_code=insurance_code,
             coverage=coverage,
+            demographics_from_his=demographics_from_his,
             now=now,
             hold_for=hold_for,
             repeat_window=timedelta(0),
@@ -403,6 +405,7 @@ class Store:
         *,
         insurance_code: str = "",
         coverage: CoverageCard | None = None,
+        demographics_from_his: bool = False,
         now: datetime | None = None,
         hold_for: timedelta = timedelta(0),
         repeat_window: timedelta,
@@ -423,13 +426,21 @@ class Store:
             stored = self._repeat_of(request, subject, now, repeat_window)
             if stored is None:
                 visit = self._insert_check_in(
-                    request, insurance_status, insurance_code, coverage, now, subject, hold_for
+                    request,
+                    insurance_status,
+                    insurance_code,
+                    coverage,
+                    demographics_from_his,
+                    now,
+                    subject,
+                    hold_for,
                 )
                 stored = StoredCheckIn(visit, repeated=False, registration=OutboxStatus.PENDING)
                 self._audit(
                     now, "checkin", subject,
                     f"department={request.department} ticket={visit.ticket}"
-                    f" insurance={insurance_status.value} identity={request.identity.trust.value}",
+                    f" insurance={insurance_status.value} identity={request.identity.trust.value}"
+                    + (" demographics=his" if demographics_from_his else ""),
                 )  # fmt: skip
                 log.info(
                     "check-in recorded: department %s ticket %d", visit.department, visit.ticket
@@ -512,6 +523,7 @@ class Store:
         insurance_status: InsuranceStatus,
         insurance_code: str,
         coverage: CoverageCard | None,
+        demographics_from_his: bool,
         now: datetime,
         subject: str,
         hold_for: timedelta,
@@ -532,6 +544,7 @@ class Store:
             insurance_status=insurance_status,
             insurance_code=insurance_code,
             coverage=coverage,
+            demographics_from_his=demographics_from_his,
         )
         payload = json.dumps(visit.to_dict(), ensure_ascii=False).encode()
         self._insert(

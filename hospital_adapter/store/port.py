@@ -22,6 +22,7 @@ class CheckInStore(Protocol):
         *,
         insurance_code: str = "",
         coverage: CoverageCard | None = None,
+        demographics_from_his: bool = False,
         now: datetime | None = None,
         hold_for: timedelta = timedelta(0),
         repeat_window: timedelta,

@@ -74,8 +74,14 @@ def test_typed_number_of_a_returning_patient_is_looked_up_with_the_his_name(
         "NHAP",
     ), "registered as typed: the HIS's name is not sent back as the kiosk's"
     assert (registration.insured, registration.card_number) == (True, record.card_number)
-    stored = store.visit(result.checkin_id).identity
-    assert (stored.full_name, stored.trust) == ("", IdentityTrust.TYPED)
+    visit = store.visit(result.checkin_id)
+    assert (visit.identity.full_name, visit.identity.trust) == ("", IdentityTrust.TYPED)
+    assert visit.demographics_from_his, "the visit says its BHYT check used the HIS's record"
+    [entry] = [e for e in store.audit_entries() if e.action == "checkin"]
+    assert entry.detail == (
+        f"department=K01 ticket={result.ticket} insurance=verified identity=typed"
+        " demographics=his"
+    )
 
 
 def test_check_in_without_a_prior_lookup_asks_the_his_too(
