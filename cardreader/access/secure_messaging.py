@@ -25,7 +25,7 @@ from cardreader.iso7816.apdu import (
     CommandApdu,
     ResponseApdu,
 )
-from cardreader.iso7816.tlv import decode_all, encode
+from cardreader.iso7816.tlv import decode_all, encode, encode_length
 from cardreader.log import TRAFFIC, get_logger
 from cardreader.transport.base import Transport
 
@@ -46,6 +46,11 @@ PADDING_INDICATOR = b"\x01"
 """First byte of a DO87 value: the cryptogram is padded with method 2 (§9.8.5)."""
 
 
+_SECURE_MESSAGING = int(Cla.SECURE_MESSAGING)
+_DO99_AND_DO8E = 2 + 2 + 2 + MAC_LENGTH
+"""DO99 (two status bytes) and DO8E (the MAC), one-byte tags and lengths."""
+
+
 def _is_odd(ins: int) -> bool:
     return bool(ins & 1)
 
@@ -58,11 +63,8 @@ class SecureMessagingSession:
         self.ks_enc = ks_enc
         self.ks_mac = ks_mac
         self.ssc = ssc
+        self.cipher: BlockCipher = alg.cipher
         self._keys = ChannelKeys(alg.cipher, ks_enc, ks_mac)
-
-    @property
-    def cipher(self) -> BlockCipher:
-        return self.alg.cipher
 
     def ssc_bytes(self) -> bytes:
         return self.ssc.to_bytes(self.cipher.block_size, "big")
@@ -97,7 +99,7 @@ def encode_le(ne: int, extended: bool) -> bytes:
 def protect_command(session: SecureMessagingSession, command: CommandApdu) -> CommandApdu:
     """Wrap a plain command (the SSC is incremented first, §9.8.6)."""
     session.increment()
-    cla = command.cla | Cla.SECURE_MESSAGING
+    cla = command.cla | _SECURE_MESSAGING
     header = pad(bytes((cla, command.ins, command.p1, command.p2)), session.cipher.block_size)
     extended = command.needs_extended
     body = b""
@@ -117,9 +119,10 @@ def protect_command(session: SecureMessagingSession, command: CommandApdu) -> Co
 
 def protected_response_length(plain: int, cipher: BlockCipher) -> int:
     """Largest protected response to a command expecting ``plain`` bytes (§9.8.5)."""
-    cryptogram = (plain // cipher.block_size + 1) * cipher.block_size if plain else 0
-    do87 = len(encode(SmTag.CRYPTOGRAM, bytes(cryptogram + 1))) if plain else 0
-    return do87 + len(encode(SmTag.STATUS, bytes(2))) + len(encode(SmTag.MAC, bytes(MAC_LENGTH)))
+    if not plain:
+        return _DO99_AND_DO8E
+    do87_value = (plain // cipher.block_size + 1) * cipher.block_size + 1
+    return 1 + len(encode_length(do87_value)) + do87_value + _DO99_AND_DO8E
 
 
 def unprotect_response(session: SecureMessagingSession, response: ResponseApdu) -> ResponseApdu:

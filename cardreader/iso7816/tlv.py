@@ -169,6 +169,8 @@ def walk(data: bytes, max_depth: int = MAX_DEPTH) -> list[tuple[int, Tlv]]:
 
 def encode_tag(tag: int) -> bytes:
     """The bytes of ``tag``; :class:`ValueError` unless it is a well-formed BER tag."""
+    if 0 < tag < 0xFF and tag & _TAG_NUMBER_MASK != _TAG_NUMBER_MASK:
+        return bytes((tag,))  # a one-byte tag (X.690 §8.1.2.3), the common case
     raw = tag.to_bytes(max(1, (tag.bit_length() + 7) // 8), "big")
     try:
         _, size = _decode_tag(raw, 0)

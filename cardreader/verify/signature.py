@@ -23,7 +23,12 @@ from cryptography.hazmat.primitives.asymmetric import padding
 
 from cardreader.asn1 import asn1_parse_errors
 from cardreader.crypto.digests import DigestAlgorithm
-from cardreader.crypto.keys import DhPublicKey, RsaPublicKey, parse_subject_public_key_info
+from cardreader.crypto.keys import (
+    DhPublicKey,
+    PublicKey,
+    RsaPublicKey,
+    parse_subject_public_key_info,
+)
 from cardreader.crypto.signatures import (
     RSA_PSS_OID,
     SIGNATURE_ALGORITHMS,
@@ -101,7 +106,11 @@ def verify_signature(
     :class:`UnsupportedProtocolError` for an algorithm or curve this library lacks.
     """
     chosen = _signature_algorithm(algorithm, digest)
-    key = parse_subject_public_key_info(public_key)
+    return _verify(chosen, parse_subject_public_key_info(public_key), signature, message)
+
+
+def _verify(chosen: _Algorithm, key: PublicKey, signature: bytes, message: bytes) -> bool:
+    """:func:`verify_signature` once the algorithm and the key are parsed."""
     if isinstance(key, DhPublicKey):
         raise UnsupportedProtocolError("a Diffie-Hellman key does not verify signatures")
     if chosen.scheme.is_ecdsa == isinstance(key, RsaPublicKey):
@@ -232,9 +241,13 @@ def _utc(value: object) -> datetime:
     return value
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Certificate:
-    """The fields of an X.509 certificate that passive authentication uses (RFC 5280 §4.1)."""
+    """The fields of an X.509 certificate that passive authentication uses (RFC 5280 §4.1).
+
+    Its key is parsed and validated once, when a signature is first checked with it
+    (:meth:`verifies`): a trust store's CSCA certificates verify every read's DS certificate.
+    """
 
     der: bytes = field(repr=False)
     tbs: bytes = field(repr=False)
@@ -256,11 +269,25 @@ class Certificate:
     def valid_at(self, at: datetime) -> bool:
         return self.not_before <= at <= self.not_after
 
+    @functools.cached_property
+    def key(self) -> PublicKey:
+        """:attr:`public_key` parsed and validated (:func:`parse_subject_public_key_info`)."""
+        return parse_subject_public_key_info(self.public_key)
+
+    def verifies(
+        self,
+        algorithm: bytes,
+        signature: bytes,
+        message: bytes,
+        digest: DigestAlgorithm | None = None,
+    ) -> bool:
+        """:func:`verify_signature` with this certificate's key, the same errors."""
+        chosen = _signature_algorithm(algorithm, digest)
+        return _verify(chosen, self.key, signature, message)
+
     def is_signed_by(self, issuer: Certificate) -> bool:
         """Whether ``issuer``'s key verifies this certificate's signature."""
-        return verify_signature(
-            issuer.public_key, self.signature_algorithm, self.signature, self.tbs
-        )
+        return issuer.verifies(self.signature_algorithm, self.signature, self.tbs)
 
     def may_be_issued_by(self, issuer: Certificate) -> bool:
         """Names match and, when both are given, the key identifiers (RFC 5280 §4.2.1.1)."""

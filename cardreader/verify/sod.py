@@ -34,7 +34,6 @@ from cardreader.verify.signature import (
     DistinguishedName,
     certificate_from_asn1,
     distinguished_name,
-    verify_signature,
 )
 
 T = TypeVar("T")
@@ -270,8 +269,7 @@ class SignedData:
     def signature_valid(self, certificate: Certificate) -> bool:
         """Whether ``certificate``'s key verifies the SignerInfo's signature."""
         info = self.signer_info
-        return verify_signature(
-            certificate.public_key,
+        return certificate.verifies(
             info.signature_algorithm,
             info.signature,
             self.signed_bytes,

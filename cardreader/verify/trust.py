@@ -26,7 +26,6 @@ from cardreader.verify.signature import (
     DistinguishedName,
     distinguished_name,
     parse_certificate,
-    verify_signature,
 )
 from cardreader.verify.sod import ContentType, parse_signed_data
 
@@ -188,9 +187,7 @@ class Crl:
         if aki is not None and ski is not None and aki != ski:
             return False
         try:
-            return verify_signature(
-                issuer.public_key, self.signature_algorithm, self.signature, self.tbs
-            )
+            return issuer.verifies(self.signature_algorithm, self.signature, self.tbs)
         except (ParseError, UnsupportedProtocolError):
             return False
 

@@ -79,8 +79,7 @@ def test_typed_number_of_a_returning_patient_is_looked_up_with_the_his_name(
     assert visit.demographics_from_his, "the visit says its BHYT check used the HIS's record"
     [entry] = [e for e in store.audit_entries() if e.action == "checkin"]
     assert entry.detail == (
-        f"department=K01 ticket={result.ticket} insurance=verified identity=typed"
-        " demographics=his"
+        f"department=K01 ticket={result.ticket} insurance=verified identity=typed demographics=his"
     )
 
 

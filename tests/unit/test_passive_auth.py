@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import re
 import secrets
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -27,7 +28,8 @@ from cardreader.crypto.domain_params import (
     StandardizedDomainParameter,
 )
 from cardreader.crypto.ec import Curve
-from cardreader.errors import UnsupportedProtocolError
+from cardreader.crypto.keys import EcPublicKey, parse_subject_public_key_info
+from cardreader.errors import ParseError, UnsupportedProtocolError
 from cardreader.files.ids import Ef
 from cardreader.verify.passive import ISSUING_STATE_COUNTRY, passive_authentication, verify_files
 from cardreader.verify.report import Check, CheckKind, CheckStatus, Verdict, VerificationReport
@@ -455,3 +457,30 @@ def test_pss_defaults_and_key_mismatch() -> None:
     md5_rsa = bytes(algos.SignedDigestAlgorithm({"algorithm": "md5_rsa"}).dump())
     with pytest.raises(UnsupportedProtocolError, match=r"1\.2\.840\.113549\.1\.1\.4"):
         verify_signature(spki, md5_rsa, signature, b"data")
+
+
+def test_a_certificate_parses_its_key_once() -> None:
+    """A CSCA's key is parsed at its first check and reused for every DS certificate."""
+    c = chain(Algorithm.ECDSA_P256)
+    csca, ds = parse_certificate(c.csca.der), parse_certificate(c.ds.der)
+    key = csca.key
+    assert isinstance(key, EcPublicKey)
+    assert key == parse_subject_public_key_info(csca.public_key)
+    assert ds.is_signed_by(csca) and csca.is_signed_by(csca)
+    assert not csca.is_signed_by(ds)
+    assert csca.key is key
+    assert parse_certificate(c.csca.der).key is not key  # each Certificate parses its own
+
+
+@pytest.mark.parametrize("cut", [1, 40], ids=["point off the curve", "truncated"])
+def test_a_certificate_with_a_malformed_key_is_refused_at_every_check(cut: int) -> None:
+    c = chain(Algorithm.ECDSA_P256)
+    ds = parse_certificate(c.ds.der)
+    csca = parse_certificate(c.csca.der)
+    spki = csca.public_key[:-cut] + bytes(cut) if cut == 1 else csca.public_key[:-cut]
+    broken = dataclasses.replace(csca, public_key=spki)
+    with pytest.raises(ParseError) as expected:
+        verify_signature(spki, ds.signature_algorithm, ds.signature, ds.tbs)
+    for _ in range(2):
+        with pytest.raises(ParseError, match=f"^{re.escape(str(expected.value))}$"):
+            ds.is_signed_by(broken)
