@@ -10,6 +10,8 @@ module interprets the infos that it keeps raw, each with its declared layout:
   keyId OPTIONAL}`` (ICAO 9303-11 §9.2, BSI TR-03110-3 §A.1.1.2);
 - TerminalAuthenticationInfo ``{id-TA, version, efCVCA OPTIONAL}`` (TR-03110-3 §A.1.1.3);
 - ActiveAuthenticationInfo ``{id-AA, version, signatureAlgorithm}`` (ICAO 9303-11 §9.2).
+
+The layouts are read by :mod:`cardreader.access.security_info`.
 """
 
 from __future__ import annotations
@@ -18,17 +20,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from asn1crypto import core
-
 from cardreader.access.pace_info import (
     CardAccess,
     KeyAgreement,
     RawSecurityInfo,
-    optional_small_integer,
     parse_card_access,
+)
+from cardreader.access.security_info import (
+    PROTOCOL,
+    Field,
+    optional_small_integer,
+    read_sequence,
     small_integer,
 )
-from cardreader.asn1 import load
+from cardreader.asn1 import UniversalTag
 from cardreader.crypto.kdf import KeyAlgorithm
 from cardreader.crypto.keys import (
     DhPublicKey,
@@ -64,54 +69,32 @@ CHIP_AUTHENTICATION_KEYS: Mapping[str, KeyAgreement] = MappingProxyType(
 """id-PK-DH and id-PK-ECDH."""
 
 
-class _ChipAuthenticationInfo(core.Sequence):  # type: ignore[misc]
-    """ChipAuthenticationInfo (ICAO 9303-11 §9.2.5)."""
-
-    _fields = [  # noqa: RUF012 (asn1crypto schema)
-        ("protocol", core.ObjectIdentifier),
-        ("version", core.Integer),
-        ("key_id", core.Integer, {"optional": True}),
-    ]
-
-
-class _ChipAuthenticationPublicKeyInfo(core.Sequence):  # type: ignore[misc]
-    """ChipAuthenticationPublicKeyInfo (ICAO 9303-11 §9.2.6); the key is a
-    SubjectPublicKeyInfo, read by :func:`parse_subject_public_key_info`."""
-
-    _fields = [  # noqa: RUF012 (asn1crypto schema)
-        ("protocol", core.ObjectIdentifier),
-        ("chip_authentication_public_key", core.Any),
-        ("key_id", core.Integer, {"optional": True}),
-    ]
-
-
-class _FileId(core.Sequence):  # type: ignore[misc]
-    """FileID (BSI TR-03110-3 §A.1.1.3)."""
-
-    _fields = [  # noqa: RUF012 (asn1crypto schema)
-        ("fid", core.OctetString),
-        ("sfid", core.OctetString, {"optional": True}),
-    ]
-
-
-class _TerminalAuthenticationInfo(core.Sequence):  # type: ignore[misc]
-    """TerminalAuthenticationInfo (BSI TR-03110-3 §A.1.1.3)."""
-
-    _fields = [  # noqa: RUF012 (asn1crypto schema)
-        ("protocol", core.ObjectIdentifier),
-        ("version", core.Integer),
-        ("ef_cvca", _FileId, {"optional": True}),
-    ]
-
-
-class _ActiveAuthenticationInfo(core.Sequence):  # type: ignore[misc]
-    """ActiveAuthenticationInfo (ICAO 9303-11 §9.2.8)."""
-
-    _fields = [  # noqa: RUF012 (asn1crypto schema)
-        ("protocol", core.ObjectIdentifier),
-        ("version", core.Integer),
-        ("signature_algorithm", core.ObjectIdentifier),
-    ]
+_INTEGER, _OCTET_STRING = UniversalTag.INTEGER, UniversalTag.OCTET_STRING
+_VERSION = Field("version", _INTEGER)
+_KEY_ID = Field("keyId", _INTEGER, optional=True)
+_CHIP_AUTHENTICATION_INFO = (PROTOCOL, _VERSION, _KEY_ID)
+"""ChipAuthenticationInfo (ICAO 9303-11 §9.2.5)."""
+_CHIP_AUTHENTICATION_PUBLIC_KEY_INFO = (
+    PROTOCOL,
+    Field("chipAuthenticationPublicKey", UniversalTag.SEQUENCE),
+    _KEY_ID,
+)
+"""ChipAuthenticationPublicKeyInfo (ICAO 9303-11 §9.2.6); the key is a SubjectPublicKeyInfo,
+read by :func:`parse_subject_public_key_info`."""
+_FILE_ID = (Field("fid", _OCTET_STRING), Field("sfid", _OCTET_STRING, optional=True))
+"""FileID (BSI TR-03110-3 §A.1.1.3)."""
+_TERMINAL_AUTHENTICATION_INFO = (
+    PROTOCOL,
+    _VERSION,
+    Field("efCVCA", UniversalTag.SEQUENCE, optional=True, layout=_FILE_ID),
+)
+"""TerminalAuthenticationInfo (BSI TR-03110-3 §A.1.1.3)."""
+_ACTIVE_AUTHENTICATION_INFO = (
+    PROTOCOL,
+    _VERSION,
+    Field("signatureAlgorithm", UniversalTag.OBJECT_IDENTIFIER),
+)
+"""ActiveAuthenticationInfo (ICAO 9303-11 §9.2.8)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,40 +185,42 @@ class ChipSecurityInfos:
 
 
 def _parse_ca_info(protocol: ChipAuthenticationProtocol, der: bytes) -> ChipAuthenticationInfo:
-    info = load(_ChipAuthenticationInfo, der, f"{protocol.name} ChipAuthenticationInfo")
+    what = f"{protocol.name} ChipAuthenticationInfo"
+    info = read_sequence(der, _CHIP_AUTHENTICATION_INFO, what)
     return ChipAuthenticationInfo(
         protocol,
         small_integer(info["version"], protocol.name),
-        optional_small_integer(info["key_id"], protocol.name),
+        optional_small_integer(info.get("keyId"), protocol.name),
     )
 
 
 def _parse_public_key_info(oid: str, der: bytes) -> ChipAuthenticationPublicKeyInfo:
-    info = load(_ChipAuthenticationPublicKeyInfo, der, "ChipAuthenticationPublicKeyInfo")
+    what = "ChipAuthenticationPublicKeyInfo"
+    info = read_sequence(der, _CHIP_AUTHENTICATION_PUBLIC_KEY_INFO, what)
     agreement = CHIP_AUTHENTICATION_KEYS[oid]
-    spki = info["chip_authentication_public_key"].dump()
+    spki = info["chipAuthenticationPublicKey"].der
     key = parse_subject_public_key_info(spki)
     if isinstance(key, RsaPublicKey) or (agreement is _ECDH) != isinstance(key, EcPublicKey):
         raise ParseError(f"id-PK-{agreement.value} holds a key of another kind")
     standardized_only(key)
-    key_id = optional_small_integer(info["key_id"], "ChipAuthenticationPublicKeyInfo")
+    key_id = optional_small_integer(info.get("keyId"), what)
     return ChipAuthenticationPublicKeyInfo(agreement, key, key_id, spki)
 
 
 def _parse_ta_info(der: bytes) -> TerminalAuthenticationInfo:
-    info = load(_TerminalAuthenticationInfo, der, "TerminalAuthenticationInfo")
-    ef_cvca = info["ef_cvca"]
+    what = "TerminalAuthenticationInfo"
+    info = read_sequence(der, _TERMINAL_AUTHENTICATION_INFO, what)
+    ef_cvca = info.get("efCVCA")
     return TerminalAuthenticationInfo(
-        small_integer(info["version"], "TerminalAuthenticationInfo"),
-        None if isinstance(ef_cvca, core.Void) else ef_cvca.dump(),
+        small_integer(info["version"], what), None if ef_cvca is None else ef_cvca.der
     )
 
 
 def _parse_aa_info(der: bytes) -> ActiveAuthenticationInfo:
-    info = load(_ActiveAuthenticationInfo, der, "ActiveAuthenticationInfo")
+    what = "ActiveAuthenticationInfo"
+    info = read_sequence(der, _ACTIVE_AUTHENTICATION_INFO, what)
     return ActiveAuthenticationInfo(
-        small_integer(info["version"], "ActiveAuthenticationInfo"),
-        info["signature_algorithm"].dotted,
+        small_integer(info["version"], what), tlv.decode_oid(info["signatureAlgorithm"].value)
     )
 
 

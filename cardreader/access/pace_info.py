@@ -1,10 +1,11 @@
 """EF.CardAccess SecurityInfos and the choice of the PACE protocol (ICAO 9303-11 §9.2).
 
 ``SecurityInfos ::= SET OF SecurityInfo``, each ``SEQUENCE { protocol OID, requiredData,
-optionalData OPTIONAL }``, declared below as asn1crypto layouts. PACEInfo (§9.2.1) and
-PACEDomainParameterInfo (§9.2.2) are parsed here; every other SecurityInfo (Terminal and
-Chip Authentication, ...) is kept as its raw DER so that the modules owning those
-protocols can parse it with their own layouts.
+optionalData OPTIONAL }`` (BSI TR-03110-3 §A.1.1), read by
+:mod:`cardreader.access.security_info`. PACEInfo (§9.2.1) and PACEDomainParameterInfo
+(§9.2.2) are parsed here; every other SecurityInfo (Terminal and Chip Authentication, ...)
+is kept as its raw DER so that the modules owning those protocols can parse it with their
+own layouts.
 """
 
 from __future__ import annotations
@@ -14,9 +15,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from asn1crypto import core
-
-from cardreader.asn1 import UniversalTag, load
+from cardreader.access.security_info import (
+    PROTOCOL,
+    Field,
+    SecurityInfo,
+    decode_security_infos,
+    optional_small_integer,
+    read_fields,
+    small_integer,
+)
+from cardreader.asn1 import UniversalTag
 from cardreader.crypto.dh import DhGroup
 from cardreader.crypto.domain_params import DomainParameters, standardized_domain_parameters
 from cardreader.crypto.ec import Curve
@@ -30,51 +38,16 @@ _log = get_logger(__name__)
 PACE_VERSION = 2
 """The only PACEInfo version of ICAO 9303-11 §9.2.1 (version 1 computed tokens differently)."""
 
-MAX_INTEGER_BYTES = 4
-"""Versions, key and parameter identifiers are small integers."""
-MAX_SECURITY_INFOS = 64
-"""More SecurityInfos than this are refused (chips list a handful)."""
-
-
-class _SecurityInfo(core.Sequence):  # type: ignore[misc]
-    """SecurityInfo (ICAO 9303-11 §9.2): a protocol OID and its data."""
-
-    _fields = [  # noqa: RUF012 (asn1crypto schema)
-        ("protocol", core.ObjectIdentifier),
-        ("required_data", core.Any, {"optional": True}),  # required: checked with its OID
-        ("optional_data", core.Any, {"optional": True}),
-    ]
-
-
-class _SecurityInfos(core.SetOf):  # type: ignore[misc]
-    _child_spec = _SecurityInfo
-
-
-class _PaceInfo(core.Sequence):  # type: ignore[misc]
-    """PACEInfo (ICAO 9303-11 §9.2.1)."""
-
-    _fields = [  # noqa: RUF012 (asn1crypto schema)
-        ("protocol", core.ObjectIdentifier),
-        ("version", core.Integer),
-        ("parameter_id", core.Integer, {"optional": True}),
-    ]
-
-
-class _AlgorithmIdentifier(core.Sequence):  # type: ignore[misc]
-    _fields = [  # noqa: RUF012 (asn1crypto schema)
-        ("algorithm", core.ObjectIdentifier),
-        ("parameters", core.Any, {"optional": True}),
-    ]
-
-
-class _PaceDomainParameterInfo(core.Sequence):  # type: ignore[misc]
-    """PACEDomainParameterInfo (ICAO 9303-11 §9.2.2)."""
-
-    _fields = [  # noqa: RUF012 (asn1crypto schema)
-        ("protocol", core.ObjectIdentifier),
-        ("domain_parameter", _AlgorithmIdentifier),
-        ("parameter_id", core.Integer, {"optional": True}),
-    ]
+_INTEGER, _OID = UniversalTag.INTEGER, UniversalTag.OBJECT_IDENTIFIER
+_PACE_INFO = (PROTOCOL, Field("version", _INTEGER), Field("parameterId", _INTEGER, optional=True))
+"""PACEInfo (ICAO 9303-11 §9.2.1)."""
+_ALGORITHM_IDENTIFIER = (Field("algorithm", _OID), Field("parameters", optional=True))
+_PACE_DOMAIN_PARAMETER_INFO = (
+    PROTOCOL,
+    Field("domainParameter", UniversalTag.SEQUENCE, layout=_ALGORITHM_IDENTIFIER),
+    Field("parameterId", _INTEGER, optional=True),
+)
+"""PACEDomainParameterInfo (ICAO 9303-11 §9.2.2)."""
 
 
 class KeyAgreement(enum.Enum):
@@ -210,37 +183,23 @@ class CardAccess:
         return len(self.pace_infos) > 1 or bool(self.domain_parameter_infos)
 
 
-def small_integer(value: core.Integer, what: str) -> int:
-    """A version or identifier: a non-negative INTEGER of at most 4 octets."""
-    contents = value.contents or b""
-    if len(contents) > MAX_INTEGER_BYTES:
-        raise ParseError(f"{what}: INTEGER of {len(contents)} bytes exceeds {MAX_INTEGER_BYTES}")
-    number: int = value.native
-    if number < 0:
-        raise ParseError(f"{what}: negative INTEGER where a version or identifier is expected")
-    return number
-
-
-def optional_small_integer(value: core.Asn1Value, what: str) -> int | None:
-    return None if isinstance(value, core.Void) else small_integer(value, what)
-
-
-def _parse_pace_info(protocol: PaceProtocol, der: bytes) -> PaceInfo:
-    info = load(_PaceInfo, der, f"{protocol.name} PACEInfo")
+def _parse_pace_info(protocol: PaceProtocol, info: SecurityInfo) -> PaceInfo:
+    fields = read_fields(info.elements, _PACE_INFO, f"{protocol.name} PACEInfo")
     return PaceInfo(
         protocol,
-        small_integer(info["version"], protocol.name),
-        optional_small_integer(info["parameter_id"], protocol.name),
+        small_integer(fields["version"], protocol.name),
+        optional_small_integer(fields.get("parameterId"), protocol.name),
     )
 
 
-def _parse_domain_parameter_info(oid: str, der: bytes) -> PaceDomainParameterInfo:
-    info = load(_PaceDomainParameterInfo, der, "PACEDomainParameterInfo")
+def _parse_domain_parameter_info(info: SecurityInfo) -> PaceDomainParameterInfo:
+    what = "PACEDomainParameterInfo"
+    fields = read_fields(info.elements, _PACE_DOMAIN_PARAMETER_INFO, what)
     return PaceDomainParameterInfo(
-        oid,
-        PACE_DOMAIN_PARAMETER_PROTOCOLS[oid],
-        info["domain_parameter"].dump(),
-        optional_small_integer(info["parameter_id"], "PACEDomainParameterInfo"),
+        info.oid,
+        PACE_DOMAIN_PARAMETER_PROTOCOLS[info.oid],
+        fields["domainParameter"].der,
+        optional_small_integer(fields.get("parameterId"), what),
     )
 
 
@@ -254,23 +213,16 @@ def parse_card_access(data: bytes) -> CardAccess:
         raise ParseError(f"SecurityInfos must be a SET, found tag {top.tag:X}")
     if trailing.strip(b"\x00"):
         raise ParseError(f"{len(trailing)} bytes after the SecurityInfos")
-    infos = load(_SecurityInfos, data[: len(data) - len(trailing)], "SecurityInfos")
-    if len(infos) > MAX_SECURITY_INFOS:
-        raise ParseError(f"{len(infos)} SecurityInfos (at most {MAX_SECURITY_INFOS})")
     pace: list[PaceInfo] = []
     domain: list[PaceDomainParameterInfo] = []
     other: list[RawSecurityInfo] = []
-    for info in infos:
-        oid = info["protocol"].dotted
-        if isinstance(info["required_data"], core.Void):
-            raise ParseError(f"SecurityInfo {oid} without its required data (ICAO 9303-11 §9.2)")
-        der = info.dump()
-        if oid in PACE_PROTOCOLS:
-            pace.append(_parse_pace_info(PACE_PROTOCOLS[oid], der))
-        elif oid in PACE_DOMAIN_PARAMETER_PROTOCOLS:
-            domain.append(_parse_domain_parameter_info(oid, der))
+    for info in decode_security_infos(top.value):
+        if info.oid in PACE_PROTOCOLS:
+            pace.append(_parse_pace_info(PACE_PROTOCOLS[info.oid], info))
+        elif info.oid in PACE_DOMAIN_PARAMETER_PROTOCOLS:
+            domain.append(_parse_domain_parameter_info(info))
         else:
-            other.append(RawSecurityInfo(oid, der))
+            other.append(RawSecurityInfo(info.oid, info.der))
     return CardAccess(tuple(pace), tuple(domain), tuple(other))
 
 
