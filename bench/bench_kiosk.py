@@ -8,7 +8,10 @@ a real pcscd. Measured from the moment the kiosk sees the card (as a real kiosk'
 would start: not the simulator issuing the card, nor pcscd's polling before it notices) to
 the printed ticket; the patient's own reading and tapping time is not in it (the script
 presses each button as soon as it shows: the identity is confirmed while the photo is still
-being read, which a patient's reading of the screen covers). Median and p95 over RUNS.
+being read, which a patient's reading of the screen covers). Median and p95 over RUNS,
+beside the floor measured in the same run: the chip's identity time on the timing model
+(``bench_card_read``, the same card profile, PACE with the CAN) plus the ticket's print
+time at 115,200 baud.
 
 Ticket printing: one ticket through the simulated printer on a real pty, which takes bytes
 no faster than its baud rate (baud / 10 bytes a second), at 19,200 and 115,200 baud; timed
@@ -17,10 +20,11 @@ ticket as one whole-ticket raster (``GS v 0``, 576 dots wide, the format before 
 "new" the ticket in the printer's fonts with Vietnamese lines as small bands; the goal
 is 4 s at 19,200 and 1.5 s at 115,200 baud.
 
-Memory and start-up: a fresh ``python`` process that imports the kiosk, builds every
-service and shows the window offscreen; RSS read from /proc after the first screen is
-drawn, start-up from process launch to that point. ``--help``: a fresh ``cccd-kiosk --help``
-beside a bare interpreter start, its peer. Run with ``make bench``.
+Memory and start-up: a fresh ``python`` process that starts the kiosk as ``python -m
+kiosk`` does and shows the window offscreen; RSS read from /proc after the first screen is
+drawn, start-up from process launch to that point, beside its peer: a fresh process that
+draws one bare Qt window. ``--help``: a fresh ``cccd-kiosk --help`` beside a bare
+interpreter start, its peer. Run with ``make bench``.
 """
 
 from __future__ import annotations
@@ -38,6 +42,9 @@ from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from bench_card_read import STRATEGIES
+from bench_card_read import measure as card_read_measure
 
 from kiosk.devices import escpos
 from kiosk.devices.printer import EscPosPrinter
@@ -78,6 +85,21 @@ kiosk.close()
 checked, the flow and the window made, the window shown and drawn); the card backend and
 the services it then opens behind the screen (the staff PIN's scrypt check among them) are
 waited for before the process closes, outside the figure."""
+
+
+_BARE_QT_SCRIPT = """
+import time, sys
+t0 = float(sys.argv[1])
+from PySide6.QtWidgets import QApplication, QLabel
+app = QApplication([])
+window = QLabel("Xin chào")
+window.setFixedSize(1280, 800)
+window.show()
+app.processEvents()
+print(f"{time.time() - t0:.3f} 0")
+"""
+"""The start-up's peer: a fresh interpreter that draws one Qt window, the least any Qt
+kiosk pays before its first screen."""
 
 
 def _percentile(values: list[float], fraction: float) -> float:
@@ -150,7 +172,7 @@ def print_seconds(job: bytes, baudrate: int) -> float:
             printer.close()
 
 
-def printing() -> list[dict[str, object]]:
+def printing() -> list[dict[str, Any]]:
     """Bytes and print seconds of the ticket, old and new, at each baud rate."""
     new = ticket_job(PRINT_TICKET, PrinterProfile(), PRINT_HOSPITAL)
     jobs = {"old whole-ticket raster": _whole_ticket_raster(new), "new": new}
@@ -167,12 +189,15 @@ def printing() -> list[dict[str, object]]:
     ]
 
 
-def startup(config: Path, env: dict[str, str]) -> list[tuple[float, int]]:
+def startup(
+    config: Path, env: dict[str, str], script: str = _STARTUP_SCRIPT
+) -> list[tuple[float, int]]:
+    """(seconds to the first screen, RSS KiB) of STARTUPS fresh processes of ``script``."""
     out = []
     for _ in range(STARTUPS):
         launched = time.time()
         answer = subprocess.run(
-            [sys.executable, "-c", _STARTUP_SCRIPT, str(launched), str(config)],
+            [sys.executable, "-c", script, str(launched), str(config)],
             env=env,
             capture_output=True,
             text=True,
@@ -200,8 +225,9 @@ def help_seconds() -> tuple[float, float]:
     )
 
 
-def measure() -> tuple[list[float], list[tuple[float, int]]]:
-    """Tap-to-ticket seconds of every run; (start-up seconds, RSS KiB) of every start."""
+def measure() -> tuple[list[float], list[tuple[float, int]], list[tuple[float, int]]]:
+    """Tap-to-ticket seconds of every run; (start-up seconds, RSS KiB) of every start, the
+    kiosk's and its peer's (a bare Qt window)."""
     with tempfile.TemporaryDirectory(prefix="bench-kiosk-") as tmp, PcscDaemon() as daemon:
         os.environ.update(daemon.client_env())
         with SimulatedHospital(
@@ -214,15 +240,18 @@ def measure() -> tuple[list[float], list[tuple[float, int]]]:
             times = tap_to_ticket(hospital)
             env = {**hospital.env, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
             starts = startup(hospital.config_path, env)
-    return times, starts
+            bare = startup(hospital.config_path, env, _BARE_QT_SCRIPT)
+    return times, starts, bare
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="the figures as one JSON object")
     as_json = parser.parse_args().json
-    times, starts = measure()
+    times, starts, bare = measure()
     prints = printing()
+    chip_s = card_read_measure(STRATEGIES[0])[2]  # the same card profile, PACE with the CAN
+    print_s = next(p["seconds"] for p in prints if p["format"] == "new" and p["baud"] == 115_200)
     help_s, python_s = help_seconds()
     seconds = [s for s, _ in starts]
     rss = [r / 1024 for _, r in starts]
@@ -234,11 +263,13 @@ def main() -> None:
             "p95_s": _percentile(times, 0.95),
             "min_s": min(times),
             "max_s": max(times),
+            "floor_s": chip_s + print_s,
         },
         "startup": {
             "runs": STARTUPS,
             "median_s": statistics.median(seconds),
             "max_s": max(seconds),
+            "bare_qt_s": statistics.median(s for s, _ in bare),
         },
         "rss_mib": {"median": statistics.median(rss), "max": max(rss)},
         "help": {"runs": STARTUPS, "median_s": help_s, "python_s": python_s},
