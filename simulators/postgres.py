@@ -41,6 +41,8 @@ from typing import IO, Final
 import psycopg
 from psycopg import sql
 
+from simulators.procfs import ProcStat, children_of, proc_stat
+
 __all__ = [
     "ADMIN_USER",
     "APP_DATABASE",
@@ -182,39 +184,18 @@ def _free_port() -> int:
         return port
 
 
-def _proc_stat(pid: int) -> tuple[str, int, int] | None:
-    """(state, ppid, start time) of a process from /proc, ``None`` if it is gone."""
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = text[text.rindex(")") + 2 :].split()  # comm may hold spaces and ")"
-    return fields[0], int(fields[1]), int(fields[19])
-
-
-def _children(pid: int) -> list[tuple[int, int]]:
-    """(pid, start time) of the processes whose parent is ``pid``."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            info = _proc_stat(int(entry.name))
-            if info is not None and info[1] == pid:
-                found.append((int(entry.name), info[2]))
-    return found
-
-
-def _alive(pid: int, started: int) -> bool:
+def _still_running(process: ProcStat) -> bool:
     """Whether this very process (not a later one reusing its PID) still runs; a zombie
     waiting for a parent that does not reap it counts as gone."""
-    info = _proc_stat(pid)
-    return info is not None and info[2] == started and info[0] not in ("Z", "X")
+    now = proc_stat(process.pid)
+    return now is not None and now.start_time == process.start_time and now.alive
 
 
-def _wait_gone(procs: list[tuple[int, int]], deadline: float) -> list[tuple[int, int]]:
-    left = [p for p in procs if _alive(*p)]
+def _wait_gone(procs: list[ProcStat], deadline: float) -> list[ProcStat]:
+    left = [p for p in procs if _still_running(p)]
     while left and time.monotonic() < deadline:
         time.sleep(_POLL_S / 5)
-        left = [p for p in left if _alive(*p)]
+        left = [p for p in left if _still_running(p)]
     return left
 
 
@@ -384,7 +365,7 @@ class PostgresCluster:
         process = self._process
         if process is None:
             return
-        children = _children(process.pid)
+        children = children_of(process.pid)
         if process.poll() is None:
             process.send_signal(signal.SIGINT)
             try:
@@ -402,7 +383,7 @@ class PostgresCluster:
             return
         if process.poll() is None:
             process.send_signal(signal.SIGSTOP)  # no new children while we list them
-        children = _children(process.pid)
+        children = children_of(process.pid)
         process.kill()
         process.wait()
         self._reap(children, time.monotonic() + _START_TIMEOUT_S)
@@ -433,15 +414,15 @@ class PostgresCluster:
 
     # -- internals --
 
-    def _reap(self, children: list[tuple[int, int]], deadline: float) -> None:
-        for pid, started in _wait_gone(children, deadline):
-            if _alive(pid, started):
+    def _reap(self, children: list[ProcStat], deadline: float) -> None:
+        for child in _wait_gone(children, deadline):
+            if _still_running(child):
                 with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
+                    os.kill(child.pid, signal.SIGKILL)
         left = _wait_gone(children, time.monotonic() + 5)
         self._process = None
         if left:
-            raise PostgresError(f"server processes survived SIGKILL: {[p for p, _ in left]}")
+            raise PostgresError(f"server processes survived SIGKILL: {[p.pid for p in left]}")
 
     def _initdb(self) -> None:
         credentials = _Credentials.generate()

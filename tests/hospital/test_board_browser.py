@@ -25,6 +25,7 @@ from hospital_adapter.store.queue import QueueEntry, QueueStatus
 from hospital_adapter.visit import VIETNAM_TIME, InsuranceStatus
 from simulators.bhxh_gateway import Dataset
 from simulators.browser import CHROMIUM, CHROMIUM_ARGS
+from simulators.procfs import descendants
 
 from .helpers import KEY, request_for, wait_until
 
@@ -39,30 +40,10 @@ DEPARTMENTS = {
 }
 
 
-def _descendants(pid: int) -> set[int]:
-    """Every live process below ``pid`` (from /proc)."""
-    parents: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # pid (comm) state ppid ...: comm may hold spaces and parentheses.
-        parents[int(entry.name)] = int(stat.rpartition(")")[2].split()[1])
-    found: set[int] = set()
-    frontier = {pid}
-    while frontier:
-        frontier = {child for child, parent in parents.items() if parent in frontier} - found
-        found |= frontier
-    return found
-
-
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     """One chromium for the module; it and Playwright's node driver are gone afterwards."""
-    before = _descendants(os.getpid())
+    before = descendants(os.getpid())
     playwright = sync_playwright().start()
     try:
         launched = playwright.chromium.launch(
@@ -76,7 +57,7 @@ def browser() -> Iterator[Browser]:
         playwright.stop()
 
     def left() -> set[int]:
-        return _descendants(os.getpid()) - before
+        return descendants(os.getpid()) - before
 
     assert wait_until(lambda: not left(), 10.0), f"processes left behind: {left()}"
 

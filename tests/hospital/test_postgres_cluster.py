@@ -19,41 +19,18 @@ import pytest
 from psycopg.conninfo import make_conninfo
 
 from simulators.postgres import PostgresCluster, PostgresUnavailableError
+from simulators.procfs import alive, descendants
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _stat(pid: int) -> list[str] | None:
-    """Fields of /proc/PID/stat after the command name; None when gone or a zombie."""
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = text[text.rindex(")") + 2 :].split()
-    return None if fields[0] in ("Z", "X") else fields
-
-
-def _descendants(pid: int) -> set[int]:
-    found: set[int] = set()
-    frontier = {pid}
-    while frontier:
-        parents, frontier = frontier, set()
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                fields = _stat(int(entry.name))
-                if fields is not None and int(fields[1]) in parents:
-                    frontier.add(int(entry.name))
-        found |= frontier
-    return found
-
-
 def _all_gone(pids: set[int], timeout_s: float = 5) -> set[int]:
     deadline = time.monotonic() + timeout_s
-    alive = {p for p in pids if _stat(p) is not None}
-    while alive and time.monotonic() < deadline:
+    left = {p for p in pids if alive(p)}
+    while left and time.monotonic() < deadline:
         time.sleep(0.02)
-        alive = {p for p in alive if _stat(p) is not None}
-    return alive
+        left = {p for p in left if alive(p)}
+    return left
 
 
 def _port_listened(port: int) -> bool:
@@ -96,7 +73,7 @@ def test_committed_rows_survive_restart_and_crash() -> None:
             idle.execute("INSERT INTO visits VALUES (3, 'chưa commit')")
         crashed = cluster.pid
         assert crashed is not None
-        children = _descendants(crashed)
+        children = descendants(crashed)
         assert children, "the postmaster should have background processes"
         cluster.kill()
         assert cluster.pid is None
@@ -114,7 +91,7 @@ def test_server_runs_as_postgres_user_when_root(postgres_cluster: PostgresCluste
     assert pid is not None
     expected = pwd.getpwnam("postgres").pw_uid if os.geteuid() == 0 else os.geteuid()
     assert _uids(pid) == {expected}
-    children = _descendants(pid)
+    children = descendants(pid)
     assert children and all(_uids(child) == {expected} for child in children)
 
 
@@ -126,7 +103,7 @@ def test_stop_leaves_no_process_and_frees_the_port(postgres_cluster: PostgresClu
                 assert conn.execute("SELECT current_user").fetchone() == ("cccd",)
         pid = other.pid
         assert pid is not None
-        processes = {pid, *_descendants(pid)}
+        processes = {pid, *descendants(pid)}
         assert len(processes) > 1
         assert _port_listened(other.port)
         workdir = other.workdir
@@ -190,7 +167,7 @@ def test_cli_prints_a_working_url_and_stops_on_sigint() -> None:
         assert url.startswith("postgresql://cccd:")
         with psycopg.connect(url) as conn:
             assert conn.execute("SELECT current_database()").fetchone() == ("cccd",)
-        processes = _descendants(cli.pid)
+        processes = descendants(cli.pid)
         assert processes, "the server should be the CLI's child"
         cli.send_signal(signal.SIGINT)
         assert cli.wait(30) == 0

@@ -23,6 +23,7 @@ import pytest
 
 from simulators.demo_fleet import PATIENTS_PER_KIOSK
 from simulators.postgres import PostgresUnavailableError, find_binaries
+from simulators.procfs import processes
 
 pytestmark = pytest.mark.pcsc
 
@@ -67,18 +68,11 @@ def _sessions_of(lines: list[str], demo: int) -> set[int]:
 
 def _survivors(sessions: set[int]) -> list[str]:
     """Live processes in one of ``sessions`` (zombies count as gone)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        state, _ppid, _pgrp, session = stat.rpartition(")")[2].split()[:4]
-        if int(session) in sessions and state not in ("Z", "X"):
-            found.append(f"{entry.name} {stat.split(' ', 2)[1]}")
-    return found
+    return [
+        f"{process.pid} ({process.command})"
+        for process in processes()
+        if process.session in sessions and process.alive
+    ]
 
 
 def _assert_all_gone(sessions: set[int]) -> None:

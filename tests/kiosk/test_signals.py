@@ -23,6 +23,7 @@ import pytest
 
 from simulators.hospital import SimulatedHospital
 from simulators.pcscd import PcscDaemon
+from simulators.procfs import alive, descendants
 
 pytestmark = pytest.mark.pcsc
 
@@ -31,36 +32,6 @@ START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 10.0
 """A hang detector, not a figure: the stop takes 1–2 s (docs/kiosk.md)."""
 SIGNALS = [signal.SIGINT, signal.SIGTERM]
-
-
-def _parent_and_state(pid: int) -> tuple[int, str] | None:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except (OSError, ValueError):
-        return None
-    state, parent = stat.rpartition(")")[2].split()[:2]
-    return int(parent), state
-
-
-def _descendants(pid: int) -> set[int]:
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            found = _parent_and_state(int(entry.name))
-            if found is not None:
-                children.setdefault(found[0], []).append(int(entry.name))
-    result: set[int] = set()
-    todo = [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            result.add(child)
-            todo.append(child)
-    return result
-
-
-def _alive(pid: int) -> bool:
-    found = _parent_and_state(pid)
-    return found is not None and found[1] != "Z"
 
 
 class Process:
@@ -99,13 +70,13 @@ class Process:
 
     def stop_by(self, signum: signal.Signals) -> tuple[int, set[int]]:
         """Send ``signum``; the exit code and the descendants it had."""
-        started = _descendants(self.process.pid)
+        started = descendants(self.process.pid)
         self.process.send_signal(signum)
         return self.process.wait(STOP_TIMEOUT_S), started
 
     def kill(self) -> None:
-        for pid in _descendants(self.process.pid):
-            if _alive(pid):
+        for pid in descendants(self.process.pid):
+            if alive(pid):
                 os.kill(pid, signal.SIGKILL)
         if self.process.poll() is None:
             self.process.kill()
@@ -133,7 +104,7 @@ def test_signal_stops_the_kiosk(
         kiosk.wait_for("kiosk started")
         code, started = kiosk.stop_by(signum)
     assert code == 128 + signum, kiosk.output
-    assert [pid for pid in started if _alive(pid)] == []
+    assert [pid for pid in started if alive(pid)] == []
 
 
 @pytest.mark.parametrize("signum", SIGNALS, ids=lambda s: s.name)
@@ -146,8 +117,8 @@ def test_signal_stops_the_demo_and_its_pcscd(
     processes.append(demo)
     demo.wait_for("Ctrl-C stops everything")
     pcscd = int(demo.output[0].split("PID ")[1].split(")")[0])
-    assert _alive(pcscd)
+    assert alive(pcscd)
     code, started = demo.stop_by(signum)
     assert code == 128 + signum, demo.output
     assert pcscd in started
-    assert [pid for pid in started if _alive(pid)] == []
+    assert [pid for pid in started if alive(pid)] == []

@@ -19,6 +19,7 @@ import pytest
 
 from kiosk.config import Language
 from kiosk.voice import Voice, _Child, child_command
+from simulators.procfs import children_of
 from tests.kiosk.conftest import HungSpeechDispatcher
 from tests.kiosk.fakes import FakeClock
 
@@ -45,15 +46,13 @@ def _gone(pid: int) -> bool:
 def _speech_children() -> list[int]:
     """PIDs of this process's children running :mod:`kiosk.qt.speech` (from /proc)."""
     found = []
-    for entry in Path("/proc").iterdir():
+    for child in children_of(os.getpid()):
         try:
-            stat = (entry / "stat").read_text()
-            command = (entry / "cmdline").read_bytes()
-        except (OSError, ValueError):
+            command = Path(f"/proc/{child.pid}/cmdline").read_bytes()
+        except OSError:
             continue
-        parent = int(stat.rpartition(")")[2].split()[1])
-        if parent == os.getpid() and b"kiosk.qt.speech" in command:
-            found.append(int(entry.name))
+        if b"kiosk.qt.speech" in command:
+            found.append(child.pid)
     return found
 
 
