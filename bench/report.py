@@ -147,7 +147,9 @@ def _read_cpu(data: dict[str, Any]) -> list[Row]:
         Row(
             area,
             f"{c['card']}: reader vs its crypto floor ({c['multiplications']} scalar mult.)",
-            f"{c['cpu_ms']:.2f} ms · floor {c['floor_ms']:.2f} ms ({c['ratio']:.2f}×)",
+            f"{c['cpu_ms']:.2f} ms · floor {c['floor_ms']:.2f} ms ({c['ratio']:.2f}×)"
+            f" · then its {c['face_format']} face decoded for display {c['display_ms']:.2f} ms"
+            f" (read and decode {c['with_display_ratio']:.2f}× the floor)",
         )
         for c in data["cards"]
     ]

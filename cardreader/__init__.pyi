@@ -26,6 +26,8 @@ from .lds.identity import CitizenIdentity as CitizenIdentity
 from .lds.identity import Source as Source
 from .lds.identity import Sourced as Sourced
 from .lds.image import DecodedImage as DecodedImage
+from .lds.image import FaceImage as FaceImage
+from .lds.image import decode_face as decode_face
 from .qr import CccdQr as CccdQr
 from .qr import parse_cccd_qr as parse_cccd_qr
 from .read import CardRead as CardRead

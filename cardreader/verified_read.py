@@ -46,7 +46,7 @@ from cardreader.lds.dg1 import parse_dg1
 from cardreader.lds.dg2 import parse_dg2
 from cardreader.lds.dg13 import parse_dg13
 from cardreader.lds.identity import CitizenIdentity, merge_identity
-from cardreader.lds.image import DecodedImage, decode_face
+from cardreader.lds.image import FaceImage, inspect_face
 from cardreader.log import get_logger
 from cardreader.mrz import Mrz
 from cardreader.qr import CccdQr
@@ -99,9 +99,10 @@ class IdentityResult:
 
 @dataclass(frozen=True, slots=True)
 class PhotoResult:
-    """The decoded face (None when it could not be read or decoded) and the full report."""
+    """The first face as the chip holds it, its header read (None when it could not be read;
+    :func:`cardreader.lds.image.decode_face` decodes it for display) and the full report."""
 
-    face: DecodedImage | None = field(repr=False)
+    face: FaceImage | None = field(repr=False)
     report: VerificationReport
     problem: str | None = None
 
@@ -339,7 +340,7 @@ class VerifiedReader:
         return IdentityResult(identity, self._report(), session.access)
 
     def read_photo(self, progress: FileProgress | None = None) -> PhotoResult:
-        """Read DG2 in the same session, check its hash, decode the first face."""
+        """Read DG2 in the same session, check its hash, read the first face's header."""
         if self._reader is None:
             raise RuntimeError("read_identity must come first")
         if self._channel_lost:
@@ -354,17 +355,18 @@ class VerifiedReader:
             faces = parse_dg2(data).faces
             if not faces:
                 return PhotoResult(None, report, "DG2 holds no face image")
-            return PhotoResult(decode_face(faces[0].image), report)
+            return PhotoResult(inspect_face(faces[0].image), report)
         except ParseError as exc:
             return PhotoResult(None, report, f"the face image cannot be shown: {exc}")
 
 
 @dataclass(frozen=True, slots=True)
 class VerifiedCard:
-    """Everything one read proved: identity, face, report, and the raw files."""
+    """Everything one read proved: identity, face (as in :class:`PhotoResult`), report, and
+    the raw files."""
 
     identity: CitizenIdentity
-    face: DecodedImage | None = field(repr=False)
+    face: FaceImage | None = field(repr=False)
     report: VerificationReport
     access: AccessReport
     files: Mapping[Ef, bytes] = field(repr=False)

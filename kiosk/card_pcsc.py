@@ -25,11 +25,13 @@ from cardreader import (
     Ef,
     ParseError,
     PcscTransport,
+    PhotoResult,
     TransportError,
     TrustStore,
     Verdict,
     VerificationReport,
     VerifiedReader,
+    decode_face,
     list_readers,
 )
 from cardreader import (
@@ -148,9 +150,20 @@ class PcscCardReader:
             events.identity(identity_read(result.identity, *trust_of(result.report)))
             photo = verified.read_photo()
             photo_trust, _ = trust_of(photo.report)
-            if photo.problem is not None:
-                _log.info("no photo: %s", photo.problem)
-            events.photo(photo.face.display if photo.face is not None else None, photo_trust)
+            events.photo(displayable(photo), photo_trust)
+
+
+def displayable(photo: PhotoResult) -> bytes | None:
+    """The read face decoded for display (an image file Qt loads), None when there is none
+    or it does not decode (logged, without the image)."""
+    problem = photo.problem
+    if photo.face is not None:
+        try:
+            return decode_face(photo.face.data).display
+        except ParseError as exc:
+            problem = f"the face image cannot be shown: {exc}"
+    _log.info("no photo: %s", problem)
+    return None
 
 
 class PcscCardWatcher:

@@ -1,5 +1,10 @@
-"""Decode a DG2 face (JPEG or JPEG 2000) for display, or to PNG or JPEG for saving; the
-only module using Pillow.
+"""Read a DG2 face's header (JPEG or JPEG 2000), decode it for display, or to PNG or JPEG
+for saving; the only module using Pillow.
+
+A verified read returns the face as the chip holds it with its header read
+(:func:`inspect_face`: format and size checked, no pixel decoded); decoding it is the
+displaying application's step (:func:`decode_face`), so a read that only stores or forwards
+the signed image never pays for it (issue #16).
 
 For display the face is handed on as an image file Qt decodes without a re-encoding here
 (issue #16): the chip's own JPEG when its pixels need no conversion, else the decoded pixels
@@ -48,6 +53,16 @@ DISPLAY_MODES = ("L", "RGB")
 
 
 @dataclass(frozen=True, slots=True)
+class FaceImage:
+    """A face image as the chip holds it: its header read and bounded, no pixel decoded."""
+
+    width: int
+    height: int
+    source_format: ImageFormat
+    data: bytes = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
 class DecodedImage:
     """A face ready to show: its size, its source format and ``display``, an image file of
     it (the chip's JPEG, or PGM/PPM pixels, a JPEG 2000 face maybe reduced: see above)."""
@@ -89,6 +104,39 @@ def _open(image: bytes, source_format: ImageFormat) -> Image.Image:
         return Image.open(io.BytesIO(image), formats=[PILLOW_FORMATS[source_format]])
 
 
+def _source_format(image: bytes) -> ImageFormat:
+    source_format = detect_image_format(image)
+    if source_format is None:
+        raise ParseError("the face image is neither JPEG nor JPEG 2000")
+    return source_format
+
+
+def _bounded_size(opened: Image.Image) -> tuple[int, int]:
+    """The image's size from its header, refused above :data:`MAX_DIMENSION`."""
+    width, height = opened.size
+    if not (0 < width <= MAX_DIMENSION and 0 < height <= MAX_DIMENSION):
+        raise ParseError(
+            f"face image of {width}×{height} pixels exceeds {MAX_DIMENSION}×{MAX_DIMENSION}"
+        )
+    return width, height
+
+
+def inspect_face(image: bytes) -> FaceImage:
+    """The face ``image`` with its format and size read from its header, bounded; no pixel
+    is decoded, so a corrupt image body is found only by :func:`decode_face`."""
+    source_format = _source_format(image)
+    try:
+        with _open(image, source_format) as opened:
+            width, height = _bounded_size(opened)
+    except ParseError:
+        raise
+    except Exception as exc:  # Pillow's header parsers: see _decode
+        raise ParseError(
+            f"the {source_format.name} face image has no readable header: {exc}"
+        ) from exc
+    return FaceImage(width, height, source_format, image)
+
+
 class _ReducedDecodeError(ParseError):
     """A JPEG 2000 face that did not decode reduced (see the module docstring)."""
 
@@ -109,17 +157,11 @@ def _decode(
     """Decode a JPEG or JPEG 2000 face image, bounded, and encode it as ``output``;
     ``keep_jpeg``: a JPEG whose pixels need no conversion is returned as it is instead;
     ``reduce``: a JPEG 2000 face is decoded at :func:`display_reduction`."""
-    source_format = detect_image_format(image)
-    if source_format is None:
-        raise ParseError("the face image is neither JPEG nor JPEG 2000")
+    source_format = _source_format(image)
     reduction = 0
     try:
         with _open(image, source_format) as opened:
-            width, height = opened.size
-            if not (0 < width <= MAX_DIMENSION and 0 < height <= MAX_DIMENSION):
-                raise ParseError(
-                    f"face image of {width}×{height} pixels exceeds {MAX_DIMENSION}×{MAX_DIMENSION}"
-                )
+            width, height = _bounded_size(opened)
             if reduce and source_format is ImageFormat.JPEG2000:
                 reduction = display_reduction(width, height)
                 opened.reduce = reduction  # type: ignore[assignment,method-assign]

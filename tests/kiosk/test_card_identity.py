@@ -1,19 +1,32 @@
-"""The one conversion from the chip to the hospital (kiosk.card_pcsc.identity_read): the
-chip's parse result becomes the adapter's PatientIdentity, field by field, with the trust
-level of the chip's verdict and the card's expiry beside it."""
+"""The conversions from the chip to the kiosk (kiosk.card_pcsc): the chip's parse result
+becomes the adapter's PatientIdentity, field by field, with the trust level of the chip's
+verdict and the card's expiry beside it (identity_read); the read face becomes the image
+the screen shows (displayable)."""
 
 from __future__ import annotations
 
+import io
+import logging
 from dataclasses import replace
 from datetime import date
 
 import pytest
+from PIL import Image
 
-from cardreader import CardDate, CitizenIdentity, ParseError, Source, Sourced
+from cardreader import (
+    CardDate,
+    CitizenIdentity,
+    ParseError,
+    PhotoResult,
+    Source,
+    Sourced,
+    VerificationReport,
+)
 from cardreader import Sex as CardSex
+from cardreader.lds.image import inspect_face
 from hospital_adapter import BirthDate, IdentityTrust, InvalidInputError, PatientIdentity, Sex
 from kiosk.card import CardInvalidError, IdentityRead, Trust
-from kiosk.card_pcsc import identity_read
+from kiosk.card_pcsc import displayable, identity_read
 from tests.kiosk.fakes import HOA
 
 ADDRESS = "Số 7 Lê Lợi, Phường Bến Nghé, Hồ Chí Minh"
@@ -107,3 +120,28 @@ def test_the_record_and_the_verdict_cannot_disagree() -> None:
         IdentityRead(replace(HOA, trust=IdentityTrust.CHIP), Trust.UNTRUSTED)
     with pytest.raises(ValueError, match="trust"):
         IdentityRead(replace(HOA, trust=IdentityTrust.QR), Trust.VERIFIED)
+
+
+def _jpeg(size: tuple[int, int]) -> bytes:
+    image = Image.new("RGB", size)
+    image.putdata([(i * 7 % 256, i * 13 % 256, i * 29 % 256) for i in range(size[0] * size[1])])
+    out = io.BytesIO()
+    image.save(out, format="JPEG")
+    return out.getvalue()
+
+
+def test_the_read_face_is_decoded_for_display_on_the_card_thread(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    face = _jpeg((30, 40))
+    report = VerificationReport(())
+    assert displayable(PhotoResult(inspect_face(face), report)) is face  # Qt loads the JPEG
+    cut = face[:-200]  # its header whole, its pixels cut: refused when decoded
+    with caplog.at_level(logging.INFO, logger="kiosk.card_pcsc"):
+        assert displayable(PhotoResult(inspect_face(cut), report)) is None
+        assert displayable(PhotoResult(None, report, "DG2 holds no face image")) is None
+    assert [r.getMessage() for r in caplog.records] == [
+        "no photo: the face image cannot be shown: the JPEG face image cannot be decoded:"
+        " image file is truncated (91 bytes not processed)",
+        "no photo: DG2 holds no face image",
+    ]

@@ -1,4 +1,4 @@
-"""Decoding DG2 faces (JPEG and JPEG 2000) to PNG for the kiosk.
+"""Reading DG2 faces' headers and decoding the faces (JPEG and JPEG 2000) for the kiosk.
 
 Vector: the BSI TR-03105-5 specimen face (tests/vectors/bsi-tr03105-5/Datagroup2.bin),
 a JPEG 2000 (JP2) image of 413 × 531 pixels. JPEG and raw JPEG 2000 codestreams are made
@@ -18,7 +18,14 @@ from PIL import Image
 
 from cardreader.errors import ParseError
 from cardreader.lds.dg2 import ImageFormat, parse_dg2
-from cardreader.lds.image import MAX_DIMENSION, decode_face, display_reduction, face_as_png
+from cardreader.lds.image import (
+    MAX_DIMENSION,
+    FaceImage,
+    decode_face,
+    display_reduction,
+    face_as_png,
+    inspect_face,
+)
 from tests.vectors import BSI_DATASET
 
 BSI_FACE = parse_dg2((BSI_DATASET / "Datagroup2.bin").read_bytes()).faces[0].image
@@ -121,6 +128,31 @@ def test_largest_accepted_dimension() -> None:
 def test_undecodable_images_raise_parse_error(data: bytes, message: str) -> None:
     with pytest.raises(ParseError, match=message):
         decode_face(data)
+
+
+def test_inspecting_a_face_reads_its_header_only() -> None:
+    jpeg = encoded("RGB", (30, 40), "JPEG")
+    assert inspect_face(BSI_FACE) == FaceImage(413, 531, ImageFormat.JPEG2000, BSI_FACE)
+    assert inspect_face(jpeg) == FaceImage(30, 40, ImageFormat.JPEG, jpeg)
+    assert "data=" not in repr(inspect_face(jpeg))
+    body_cut = BSI_FACE[: len(BSI_FACE) // 2]  # the header is whole, the pixels are not
+    assert inspect_face(body_cut) == FaceImage(413, 531, ImageFormat.JPEG2000, body_cut)
+    with pytest.raises(ParseError, match="JPEG2000 face image cannot be decoded"):
+        decode_face(inspect_face(body_cut).data)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"\x89PNG\r\n\x1a\n" + b"\x00" * 20, "neither JPEG nor JPEG 2000"),
+        (bytes.fromhex("FFD8FF") + b"\x00" * 10, "JPEG face image has no readable header"),
+        (bytes.fromhex("FF4FFF51") + b"\x00" * 60, "JPEG2000 face image has no readable header"),
+        (encoded("L", (MAX_DIMENSION + 1, 1), "JPEG"), f"exceeds {MAX_DIMENSION}×{MAX_DIMENSION}"),
+    ],
+)
+def test_a_face_without_a_readable_bounded_header_is_refused(data: bytes, message: str) -> None:
+    with pytest.raises(ParseError, match=message):
+        inspect_face(data)
 
 
 @settings(max_examples=200, deadline=None)
