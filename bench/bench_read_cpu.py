@@ -38,6 +38,7 @@ from cardreader.lds.image import FaceImage, decode_face
 from cardreader.verified_read import VerifiedReader
 from cardreader.verify.card_security import parse_card_security_signed_data
 from cardreader.verify.report import Verdict
+from cardreader.verify.signature import parse_certificate
 from cardreader.verify.sod import (
     SignedData,
     parse_lds_security_object,
@@ -82,7 +83,8 @@ def read_once(card: IssuedCard, trust: TrustStore) -> tuple[float, int, dict[Ef,
         return original(self, scalar, point)
 
     Curve.multiply = counted  # type: ignore[method-assign]
-    parse_signed_data.cache_clear()  # each read parses as a new card's would
+    parse_signed_data.cache_clear()  # each read parses as a new card's would,
+    parse_certificate.cache_clear()  # its DS certificate too
     try:
         started = time.process_time()
         reader = VerifiedReader(InProcessTransport(clock), Credentials(can=card.can), trust)

@@ -326,8 +326,15 @@ def certificate_from_asn1(cert: x509.Certificate) -> Certificate:
     )
 
 
+PARSED_CERTIFICATES = 8
+"""Certificates kept parsed, by their DER: EF.SOD and EF.CardSecurity carry the same DS
+certificate, which one read then parses once (issue #16)."""
+
+
+@functools.lru_cache(maxsize=PARSED_CERTIFICATES)
 def parse_certificate(der: bytes) -> Certificate:
-    """Parse one DER X.509 certificate; :class:`ParseError` if malformed or too large."""
+    """Parse one DER X.509 certificate; :class:`ParseError` if malformed or too large. The
+    result is immutable and kept for the same DER (:data:`PARSED_CERTIFICATES`)."""
     if len(der) > MAX_CERTIFICATE_BYTES:
         raise ParseError(f"certificate of {len(der)} bytes exceeds {MAX_CERTIFICATE_BYTES}")
     with asn1_parse_errors("certificate"):

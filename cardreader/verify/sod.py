@@ -32,8 +32,8 @@ from cardreader.iso7816 import tlv
 from cardreader.verify.signature import (
     Certificate,
     DistinguishedName,
-    certificate_from_asn1,
     distinguished_name,
+    parse_certificate,
 )
 
 T = TypeVar("T")
@@ -403,7 +403,7 @@ def parse_signed_data(
         if count > max_certificates:
             raise ParseError(f"more than {max_certificates} certificates")
         parsed = tuple(
-            certificate_from_asn1(choice.chosen)
+            parse_certificate(choice.chosen.dump())
             for choice in (certificates if count else ())
             if choice.name == "certificate"
         )

@@ -460,7 +460,8 @@ def test_pss_defaults_and_key_mismatch() -> None:
 
 
 def test_a_certificate_parses_its_key_once() -> None:
-    """A CSCA's key is parsed at its first check and reused for every DS certificate."""
+    """A CSCA's key is parsed at its first check and reused for every DS certificate; the
+    same DER (EF.SOD's and EF.CardSecurity's DS certificate) is parsed once."""
     c = chain(Algorithm.ECDSA_P256)
     csca, ds = parse_certificate(c.csca.der), parse_certificate(c.ds.der)
     key = csca.key
@@ -469,6 +470,8 @@ def test_a_certificate_parses_its_key_once() -> None:
     assert ds.is_signed_by(csca) and csca.is_signed_by(csca)
     assert not csca.is_signed_by(ds)
     assert csca.key is key
+    assert parse_certificate(c.csca.der) is csca  # the same DER: kept parsed
+    parse_certificate.cache_clear()
     assert parse_certificate(c.csca.der).key is not key  # each Certificate parses its own
 
 
