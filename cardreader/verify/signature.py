@@ -21,7 +21,7 @@ from typing import Any
 from asn1crypto import algos, x509
 from cryptography.hazmat.primitives.asymmetric import padding
 
-from cardreader.asn1 import asn1_parse_errors
+from cardreader.asn1 import UniversalTag, asn1_parse_errors
 from cardreader.crypto.digests import DigestAlgorithm
 from cardreader.crypto.keys import (
     DhPublicKey,
@@ -39,6 +39,7 @@ from cardreader.crypto.signatures import (
     verify_rsa,
 )
 from cardreader.errors import ParseError, UnsupportedProtocolError
+from cardreader.iso7816 import tlv
 
 MAX_CERTIFICATE_BYTES = 65536
 
@@ -214,15 +215,89 @@ _SHORT_ATTRIBUTE_NAMES: Mapping[str, str] = MappingProxyType(
 """Attribute types by their RFC 4514 §3 short names."""
 
 
+_SHORT_NAMES_BY_OID: Mapping[str, str] = MappingProxyType(
+    {
+        oid: _SHORT_ATTRIBUTE_NAMES[name]
+        for oid, name in x509.NameType._map.items()
+        if name in _SHORT_ATTRIBUTE_NAMES
+    }
+)
+_DIRECTORY_STRING_OIDS = frozenset(
+    oid
+    for oid, name in x509.NameType._map.items()
+    if x509.NameTypeAndValue._oid_specs.get(name) is x509.DirectoryString
+)
+"""Attribute types whose value is a DirectoryString (X.520), as asn1crypto reads them."""
+_ASCII_STRING_TAGS = frozenset(
+    {UniversalTag.UTF8_STRING, UniversalTag.PRINTABLE_STRING, UniversalTag.IA5_STRING}
+)
+"""DirectoryString choices whose ASCII octets are the characters themselves."""
+_COUNTRY_NAME = "2.5.4.6"
+
+
+def _ascii_rdns(der: bytes) -> list[list[tuple[str, str]]] | None:
+    """The (type OID, value) pairs of each RDN of an X.501 Name (RFC 5280 §4.1.2.4) read
+    with the package's BER-TLV, when every value is an ASCII DirectoryString of a type
+    asn1crypto reads as one; None for anything else, which asn1crypto then reads."""
+    try:
+        name = tlv.decode_single(der)
+        if name.tag != UniversalTag.SEQUENCE:
+            return None
+        rdns: list[list[tuple[str, str]]] = []
+        for rdn in tlv.decode_all(name.value):
+            attributes = tlv.decode_all(rdn.value) if rdn.tag == UniversalTag.SET else []
+            pairs: list[tuple[str, str]] = []
+            for attribute in attributes:
+                parts = tlv.decode_all(attribute.value)
+                if attribute.tag != UniversalTag.SEQUENCE or len(parts) != 2:
+                    return None
+                kind, value = parts
+                if kind.tag != UniversalTag.OBJECT_IDENTIFIER:
+                    return None
+                oid = tlv.decode_oid(kind.value)
+                if (
+                    oid not in _DIRECTORY_STRING_OIDS
+                    or value.tag not in _ASCII_STRING_TAGS
+                    or not value.value.isascii()
+                ):
+                    return None
+                pairs.append((oid, value.value.decode("ascii")))
+            if not pairs:
+                return None
+            rdns.append(pairs)
+    except ParseError:
+        return None
+    return rdns
+
+
 def distinguished_name(name: x509.Name) -> DistinguishedName:
-    """Convert an asn1crypto Name (call inside :func:`asn1_parse_errors`)."""
+    """Convert an asn1crypto Name (call inside :func:`asn1_parse_errors`). A name of ASCII
+    DirectoryStrings, the usual one, is read by :func:`_ascii_rdns` (issue #16); any other
+    through asn1crypto, and prepared at once (see :class:`DistinguishedName`)."""
+    der = name.dump()
+    rdns = _ascii_rdns(der)
+    if rdns is None:
+        return _prepared_name(name, der)
+    countries = [value for rdn in rdns for oid, value in rdn if oid == _COUNTRY_NAME]
+    return DistinguishedName(
+        der=der,
+        country=countries[0].upper() if len(countries) == 1 else None,
+        rdn_types=tuple(
+            "+".join(_SHORT_NAMES_BY_OID.get(oid, oid) for oid, _ in rdn) for rdn in rdns
+        ),
+        _name=name,
+    )
+
+
+def _prepared_name(name: x509.Name, der: bytes) -> DistinguishedName:
+    """:func:`distinguished_name` through asn1crypto's reading of every value."""
     attributes = [
         (attribute["type"], attribute["value"].native) for rdn in name.chosen for attribute in rdn
     ]
     countries = [value for kind, value in attributes if kind.native == "country_name"]
     country = countries[0] if len(countries) == 1 else None
     converted = DistinguishedName(
-        der=name.dump(),
+        der=der,
         country=country.upper() if isinstance(country, str) else None,
         rdn_types=tuple(
             "+".join(_SHORT_ATTRIBUTE_NAMES.get(a["type"].native, a["type"].dotted) for a in rdn)
