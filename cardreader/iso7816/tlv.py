@@ -7,6 +7,7 @@ raises :class:`cardreader.errors.ParseError` on anything malformed.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from cardreader.errors import ParseError
@@ -207,8 +208,14 @@ def decode_uint(value: bytes, max_bytes: int = 1024) -> int:
     return int.from_bytes(value, "big")
 
 
+DECODED_OIDS = 256
+"""OBJECT IDENTIFIER values kept decoded: a read meets a few dozen, over and over."""
+
+
+@functools.lru_cache(maxsize=DECODED_OIDS)
 def decode_oid(value: bytes) -> str:
-    """Dotted form of a DER OBJECT IDENTIFIER value (X.690 §8.19)."""
+    """Dotted form of a DER OBJECT IDENTIFIER value (X.690 §8.19); kept for the same value
+    (:data:`DECODED_OIDS`), a malformed one refused every time."""
     if not value or len(value) > 64:
         raise ParseError("object identifier must have 1 to 64 bytes")
     if value[-1] & 0x80:

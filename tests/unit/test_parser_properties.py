@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -79,3 +80,18 @@ def test_qr_parse_raises_only_parse_error(payload: bytes | str) -> None:
 def test_trace_parse_raises_only_parse_error(lines: list[str]) -> None:
     with contextlib.suppress(ParseError):
         parse_trace(lines)
+
+
+@given(st.lists(st.integers(0, 2**70), min_size=1, max_size=6), st.integers(0, 2))
+@settings(max_examples=200)
+def test_oid_round_trip_and_the_kept_decoding(arcs: list[int], first: int) -> None:
+    dotted = ".".join(map(str, [first, arcs[0] % 40 if first < 2 else arcs[0], *arcs[1:]]))
+    value = tlv.encode_oid(dotted)
+    assert tlv.decode_oid(value) == dotted
+    assert tlv.decode_oid(bytes(value)) is tlv.decode_oid(value)  # kept for the same value
+
+
+def test_a_malformed_oid_is_refused_every_time() -> None:
+    for _ in range(2):
+        with pytest.raises(ParseError, match="^truncated object identifier$"):
+            tlv.decode_oid(b"\x2b\x86")
