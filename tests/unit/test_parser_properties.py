@@ -93,5 +93,5 @@ def test_oid_round_trip_and_the_kept_decoding(arcs: list[int], first: int) -> No
 
 def test_a_malformed_oid_is_refused_every_time() -> None:
     for _ in range(2):
-        with pytest.raises(ParseError, match="^truncated object identifier$"):
+        with pytest.raises(ParseError, match=r"^truncated object identifier$"):
             tlv.decode_oid(b"\x2b\x86")
