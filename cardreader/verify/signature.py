@@ -73,7 +73,15 @@ def _pss_padding(parameters: Any) -> tuple[DigestAlgorithm, padding.PSS]:
     return digest, pss
 
 
+PARSED_SIGNATURE_ALGORITHMS = 32
+"""Signature AlgorithmIdentifiers kept parsed: a read checks three or four signatures with
+one or two identifiers."""
+
+
+@functools.lru_cache(maxsize=PARSED_SIGNATURE_ALGORITHMS)
 def _signature_algorithm(algorithm: bytes, digest: DigestAlgorithm | None) -> _Algorithm:
+    """The scheme and digest of the DER AlgorithmIdentifier ``algorithm`` (``digest`` when
+    it names none); kept for the same arguments, a refused one refused every time."""
     with asn1_parse_errors("signature algorithm"):
         identifier = algos.SignedDigestAlgorithm.load(algorithm, strict=True)
         oid = identifier["algorithm"].dotted
