@@ -24,7 +24,14 @@ from cardreader.verify.report import Verdict
 from cardreader.verify.trust import TrustStore, parse_certificates
 from simulators.faults import FaultSpec
 from simulators.inprocess import InProcessTransport
-from simulators.issuance.card import IssuedCard, Profile, build_chip, issue_card, sim_pki
+from simulators.issuance.card import (
+    IssuedCard,
+    Profile,
+    build_chip,
+    issue_card,
+    length_capabilities,
+    sim_pki,
+)
 from simulators.persona import make_persona
 from simulators.timing import TimedCard
 
@@ -45,6 +52,7 @@ class Strategy:
 STRATEGIES = (
     Strategy("PACE, adaptive, extended length"),
     Strategy("PACE, adaptive, card refuses extended length", ("short-le",)),
+    Strategy("PACE, adaptive, card declares no extended length in its ATR", ("short-le-atr",)),
     Strategy("PACE, fixed 223", block_size=223),
     Strategy("PACE, fixed 160", block_size=160),
     Strategy("BAC, adaptive, extended length", ("no-pace",), bac=True),
@@ -53,6 +61,11 @@ STRATEGIES = (
     Strategy(
         "2024 card, PACE-CAM, adaptive, card refuses extended length",
         ("short-le",),
+        profile=Profile.CAN_CUOC_2024,
+    ),
+    Strategy(
+        "2024 card, PACE-CAM, adaptive, card declares no extended length in its ATR",
+        ("short-le-atr",),
         profile=Profile.CAN_CUOC_2024,
     ),
 )
@@ -68,7 +81,7 @@ class Recorder(InProcessTransport):
     """The in-process link, keeping every command (for the floor)."""
 
     def __init__(self, card: TimedCard, extended: bool) -> None:
-        super().__init__(card, extended)
+        super().__init__(card, extended, atr=card.atr)
         self.commands: list[bytes] = []
 
     def transmit(self, apdu: bytes) -> bytes:
@@ -105,7 +118,7 @@ def measure(strategy: Strategy) -> tuple[int, int, float, int, float, int]:
     faults = tuple(FaultSpec.parse(f) for f in strategy.faults)
     card = issue_card(persona, strategy.profile, faults)
     timed = TimedCard(build_chip(card))
-    extended = "short-le" not in strategy.faults
+    extended, _ = length_capabilities(faults)
     info = card.mrz_information
     credentials = (
         Credentials(mrz_keys=(MrzKey(info[:9], info[10:16], info[17:23]),))
@@ -166,12 +179,13 @@ def main() -> None:
         print(json.dumps({"dg2_bytes": dg2, "strategies": rows}))
         return
     print(__doc__.splitlines()[0])
-    print(f"{'strategy':58} {'identity':>22} {'photo (DG2)':>18} {'total':>9}")
+    width = max(len(f.strategy) for f in figures)
+    print(f"{'strategy':{width}} {'identity':>22} {'photo (DG2)':>18} {'total':>9}")
     units = ("APDUs", "floor", "est. s", "APDUs", "est. s", "est. s")
-    print(f"{'':58}", *(f"{u:>{w}}" for u, w in zip(units, (6, 6, 9, 8, 9, 9), strict=True)))
+    print(f"{'':{width}}", *(f"{u:>{w}}" for u, w in zip(units, (6, 6, 9, 8, 9, 9), strict=True)))
     for f in figures:
         print(
-            f"{f.strategy:58} {f.identity_apdus:6d} {f.identity_floor:6d} {f.identity_s:9.2f}"
+            f"{f.strategy:{width}} {f.identity_apdus:6d} {f.identity_floor:6d} {f.identity_s:9.2f}"
             f" {f.photo_apdus:8d} {f.photo_s:9.2f} {f.total_s:9.2f}"
         )
     print(f"The 2021 card's DG2 is {dg2} bytes.")

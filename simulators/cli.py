@@ -122,7 +122,7 @@ PROFILES = click.Choice([profile.value for profile in Profile])
     "--fault",
     "fault_names",
     multiple=True,
-    help="removed-at=N, slow, short-le, no-pace, pace-fails, ca-clone, aa-clone, "
+    help="removed-at=N, slow, short-le, short-le-atr, no-pace, pace-fails, ca-clone, aa-clone, "
     "tampered-dg=N, bad-sod-signature, expired-signer, unknown-signer; genuine quirks: "
     "signer-name-order, id-data-sod; repeatable.",
 )

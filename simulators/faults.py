@@ -16,6 +16,9 @@ class Fault(enum.Enum):
     """The timing model runs in real time: the card is as slow as a real chip."""
     SHORT_LE = "short-le"
     """No extended length: 6700 to any Le the short form cannot carry."""
+    SHORT_LE_ATR = "short-le-atr"
+    """No extended length, and the ATR's card capabilities say so (ISO/IEC 7816-4
+    §8.1.1.2.7): a reader that reads them never sends an extended Le."""
     NO_PACE = "no-pace"
     """EF.CardAccess lists no PACE: only BAC opens the chip."""
     PACE_FAILS = "pace-fails"

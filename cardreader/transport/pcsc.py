@@ -40,6 +40,7 @@ from cardreader.errors import (
     ServiceUnavailableError,
     TransportError,
 )
+from cardreader.iso7816.atr import extended_length_allowed
 from cardreader.log import TRAFFIC, get_logger
 
 __all__ = [
@@ -367,10 +368,11 @@ class PcscTransport:
             raise worker_error
         context, card, active, atr = cast(tuple[int, int, int, bytes], job.result)
         _log.debug(
-            "connected to %r: protocol T=%d, ATR %s",
+            "connected to %r: protocol T=%d, ATR %s%s",
             reader,
             0 if active == scard.SCARD_PROTOCOL_T0 else 1,
             atr.hex(),
+            "" if extended_length_allowed(True, atr) else " (declares no extended length)",
         )
         return cls(
             reader=reader,
@@ -387,8 +389,9 @@ class PcscTransport:
 
     @property
     def supports_extended_length(self) -> bool:
-        """PC/SC passes extended APDUs through; the file reader probes and steps down."""
-        return True
+        """PC/SC passes extended APDUs through unless the card's ATR declares it takes none
+        (:mod:`cardreader.iso7816.atr`); the file reader probes and steps down."""
+        return extended_length_allowed(True, self.atr)
 
     @property
     def protocol(self) -> Literal["T0", "T1"]:

@@ -26,7 +26,25 @@ LDS_AID = bytes.fromhex("A0000002471001")
 CARD_ACCESS_FID = 0x011C
 CARD_SECURITY_FID = 0x011D
 """EF.CardSecurity in the master file; inside the eMRTD application 011D is EF.SOD."""
-DEFAULT_ATR = bytes.fromhex("3B8880014241434B434344439A")
+
+
+def contactless_atr(historical: bytes) -> bytes:
+    """The ATR a PC/SC reader builds for a contactless card from its ATS historical bytes
+    (PC/SC part 3 §3.1.3.2.3.1): 3B 8n 80 01, the bytes, and the check byte TCK that makes
+    the XOR of T0 to TCK zero (ISO/IEC 7816-3 §8.2.5)."""
+    body = bytes((0x80 | len(historical), 0x80, 0x01)) + historical
+    check = 0
+    for byte in body:
+        check ^= byte
+    return b"\x3b" + body + bytes((check,))
+
+
+DEFAULT_ATR = contactless_atr(b"BACKCCDC")
+"""Proprietary historical bytes: the ATR says nothing of the card's capabilities."""
+SHORT_LENGTH_ATR = contactless_atr(bytes.fromhex("80739421 00"))
+"""Historical bytes in COMPACT-TLV (category 80) with card capabilities (tag 7): selection
+by DF name, file identifier and short EF identifier (94), data coding 21, and a third
+table with b7 clear: no extended Lc and Le fields (ISO/IEC 7816-4 §8.1.1.2.7)."""
 CHIP_AUTHENTICATION_MSE = frozenset({(0x41, 0xA4), (0x41, 0xA6)})
 """MSE P1-P2 of Chip Authentication (Set AT, Set KAT); PACE uses C1 A4 (ICAO 9303-11 §6.2)."""
 

@@ -27,7 +27,7 @@ from cardreader.iso7816.tlv import encode
 from cardreader.mrz import check_digit
 from simulators.chip.active_auth import ActiveAuthentication, EcdsaForm, RsaTrailer, SigningKey
 from simulators.chip.active_auth import Fault as AaFault
-from simulators.chip.card import ChipConfig, EmrtdChip
+from simulators.chip.card import DEFAULT_ATR, SHORT_LENGTH_ATR, ChipConfig, EmrtdChip
 from simulators.chip.chip_auth import ChipAuthentication, ChipAuthenticationKey
 from simulators.chip.chip_auth import Fault as CaFault
 from simulators.chip.pace import ChipPace, Offer
@@ -253,6 +253,14 @@ def _pace_offers(profile: Profile, faults: tuple[FaultSpec, ...]) -> tuple[Offer
     return (gm,)
 
 
+def length_capabilities(faults: tuple[FaultSpec, ...]) -> tuple[bool, bytes]:
+    """Whether the chip takes extended length under ``faults``, and the ATR it answers with
+    (``short-le`` says nothing in its ATR; ``short-le-atr`` declares it)."""
+    declared = find(faults, Fault.SHORT_LE_ATR) is not None
+    extended = not declared and find(faults, Fault.SHORT_LE) is None
+    return extended, SHORT_LENGTH_ATR if declared else DEFAULT_ATR
+
+
 def build_chip(card: IssuedCard, rng: RandomSource = secrets) -> EmrtdChip:
     """The virtual chip of ``card``; faults that live in the chip are applied here."""
     faults = card.faults
@@ -266,11 +274,13 @@ def build_chip(card: IssuedCard, rng: RandomSource = secrets) -> EmrtdChip:
             chip_authentication_key=card.ca_key.private_key,
             rng=rng,
         )
+    extended_length, atr = length_capabilities(faults)
     config = ChipConfig(
         files=card.files,
         card_security=card.card_security,
         mrz_information=card.mrz_information,
-        extended_length=find(faults, Fault.SHORT_LE) is None,
+        extended_length=extended_length,
+        atr=atr,
     )
     ca = ChipAuthentication(
         card.ca_key,

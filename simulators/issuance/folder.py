@@ -24,7 +24,7 @@ from simulators.chip.card import ChipConfig, EmrtdChip
 from simulators.chip.chip_auth import ChipAuthentication, ChipAuthenticationKey
 from simulators.chip.chip_auth import Fault as CaFault
 from simulators.faults import Fault, FaultSpec, find
-from simulators.issuance.card import tamper
+from simulators.issuance.card import length_capabilities, tamper
 
 CA_KEY_FILE = "DG14_sk.pkcs8"
 AA_KEY_FILE = "DG15_sk.pkcs8"
@@ -61,11 +61,13 @@ def chip_from_folder(
             raise ValueError(f"{aa_key_path} holds neither an RSA nor an EC key")
         fault = AaFault.WRONG_KEY if find(faults, Fault.AA_CLONE) else AaFault.NONE
         aa = ActiveAuthentication(key, fault=fault, rng=rng)
+    extended_length, atr = length_capabilities(faults)
     config = ChipConfig(
         files=files,
         card_security=saved.get(Ef.CARD_SECURITY),
         mrz_information=parse_dg1(saved[Ef.DG1]).bac_information,
-        extended_length=find(faults, Fault.SHORT_LE) is None,
+        extended_length=extended_length,
+        atr=atr,
     )
     return EmrtdChip(
         config, None, rng.token_bytes, chip_authentication=ca, active_authentication=aa

@@ -24,6 +24,7 @@ from cardreader.errors import (
 )
 from cardreader.transport.base import Transport
 from cardreader.transport.pcsc import CardWaiter, PcscTransport, list_readers
+from simulators.chip.card import SHORT_LENGTH_ATR
 from simulators.pcscd import PcscDaemon
 from simulators.vpcd import VirtualReaderSlot
 from tests.e2e.conftest import PRESENCE_TIMEOUT, SW_FILE_NOT_FOUND, SW_OK, FileCard
@@ -59,6 +60,18 @@ def test_extended_length_apdus_pass_through(inserted: FileCard, reader: str) -> 
         assert transport.supports_extended_length
         response = transport.transmit(bytes.fromhex("00B00000000190"))  # Le = 400
     assert response == inserted.content[:400] + SW_OK
+
+
+def test_a_card_whose_atr_declares_no_extended_length_is_not_offered_it(
+    slot: VirtualReaderSlot, reader: str, waiter: CardWaiter
+) -> None:
+    """The ATR pcscd hands on is read for the card's capabilities (ISO/IEC 7816-4 §8.1.1)."""
+    card = FileCard(atr=SHORT_LENGTH_ATR)
+    slot.insert(card)
+    assert waiter.wait_for_card(reader, PRESENCE_TIMEOUT) == SHORT_LENGTH_ATR
+    with PcscTransport.connect(reader) as transport:
+        assert transport.atr == SHORT_LENGTH_ATR
+        assert not transport.supports_extended_length
 
 
 def test_per_apdu_round_trip_is_fast(inserted: FileCard, reader: str) -> None:

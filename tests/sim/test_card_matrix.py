@@ -165,6 +165,34 @@ def test_short_le_card_is_read_in_short_blocks() -> None:
     assert link.sent > 40
 
 
+class _Recorded:
+    """A chip whose every command APDU is kept."""
+
+    def __init__(self, card: IssuedCard) -> None:
+        self.chip = build_chip(card)
+        self.commands: list[bytes] = []
+
+    def process(self, apdu: bytes) -> bytes:
+        self.commands.append(apdu)
+        return self.chip.process(apdu)
+
+
+@pytest.mark.parametrize(
+    ("fault", "extended_apdus", "apdus"), [("short-le", 3, 76), ("short-le-atr", 0, 73)]
+)
+def test_a_card_that_declares_short_length_in_its_atr_gets_no_extended_apdu(
+    fault: str, extended_apdus: int, apdus: int
+) -> None:
+    """Both refuse extended length; only the silent ATR costs the three refused probes."""
+    card = issue_card(make_persona(7), Profile.CAN_CUOC_2024, (FaultSpec.parse(fault),))
+    chip = _Recorded(card)
+    link = InProcessTransport(chip, atr=chip.chip.atr)
+    result = read_and_verify(link, Credentials(can=card.can), TRUST)
+    assert result.report.verdict is Verdict.VERIFIED
+    extended = [apdu for apdu in chip.commands if len(apdu) > 5 and apdu[4] == 0]  # 7816-4 §5.1
+    assert (len(extended), len(chip.commands)) == (extended_apdus, apdus)
+
+
 @pytest.mark.parametrize("remove_at", [2, 5, 9, 11, 13, 14])
 def test_card_removed_at_any_step_is_card_removed(remove_at: int) -> None:
     card = issue_card(make_persona(7))
