@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import socket
-import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
 from importlib import resources
@@ -26,8 +25,12 @@ from psycopg.conninfo import conninfo_to_dict
 
 from hospital_adapter.errors import StoreError, StoreUnavailableError
 from hospital_adapter.store.connection import Dialect, Rows
+from hospital_adapter.store.watchdog import Watchdog
 
 log = logging.getLogger(__name__)
+
+WATCHDOG = Watchdog("store-watchdog")
+"""One thread guards every PostgreSQL transaction of the process (:meth:`_watchdog`)."""
 
 MIGRATIONS_LOCK = 0x43434344  # "CCCD": the advisory lock key migrations run under
 _LOST = (psycopg.OperationalError, psycopg.InterfaceError)
@@ -138,13 +141,11 @@ class PostgresConnection:
                 finally:
                     sock.detach()  # the socket stays psycopg's to close
 
-        timer = threading.Timer(self._timeout_s, expire)
-        timer.daemon = True
-        timer.start()
+        alarm = WATCHDOG.arm(self._timeout_s, expire)
         try:
             yield
         finally:
-            timer.cancel()
+            WATCHDOG.disarm(alarm)
 
     @contextmanager
     def _session(self, begin: str, failure: str) -> Iterator[None]:

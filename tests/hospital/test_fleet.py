@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -217,3 +218,21 @@ def test_a_worker_killed_mid_delivery_never_registers_twice(
     assert b.message_status(visit.message_id) is OutboxStatus.DELIVERED
     for store in (a, b):
         store.close()
+
+
+def test_a_link_that_goes_silent_is_cut_at_the_store_timeout_and_reopened(
+    pg_url: str, proxy: ChaosProxy
+) -> None:
+    """The proxy swallows every request from now on without answering, on the connection
+    already open: no error reaches the client, so only the store's watchdog ends the wait
+    (the server's own timeouts never see the request)."""
+    store = Store(_through(pg_url, proxy.address), KEY, timeout_s=1.0)
+    proxy.set_mix(FaultMix.only(NetworkFault.BLACKHOLE))
+    pool = ThreadPoolExecutor(1)  # a broken watchdog fails the test instead of hanging it
+    read = pool.submit(store.outbox_counts)
+    with pytest.raises(StoreUnavailableError, match=r"^store not readable: .*: no answer in time$"):
+        read.result(timeout=8.0)  # about the 1 s timeout
+    pool.shutdown(wait=False)
+    proxy.set_mix(None)
+    assert store.outbox_counts() == {"pending": 0, "delivered": 0, "rejected": 0}
+    store.close()
