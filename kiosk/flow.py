@@ -64,6 +64,7 @@ from kiosk.card import CardInvalidError, CardReaderPort, IdentityRead, Trust, ma
 from kiosk.config import KioskConfig, Policy, Question
 from kiosk.policy import (
     ASKED_PRIORITY,
+    BHXH_NUMBER_NOTE,
     STAFF_NOTES,
     age_on,
     age_priority,
@@ -609,10 +610,11 @@ class CheckInFlow:
         _log.info("identity from %s", identity.trust.value)
         age = age_on(identity.date_of_birth, self._wall_clock().date())
         priority = age_priority(age, self._config.priority)
-        notes = [STAFF_NOTES[identity.trust]] if identity.trust in STAFF_NOTES else []
+        from_his = shown_number is not None
+        note = BHXH_NUMBER_NOTE if from_his else STAFF_NOTES.get(identity.trust)
+        notes = [note] if note else []
         if card_expired_on is not None:
             notes.append("ID card expired")
-        from_his = shown_number is not None
         patient = PatientView(
             full_name=identity.full_name,
             masked_id=mask_id_number(shown_number or identity.id_number, policy.masked_digits),
@@ -621,6 +623,7 @@ class CheckInFlow:
             age=age,
             trust=identity.trust,
             card_expired_on=card_expired_on,
+            bhxh_number=from_his,
         )
         departments = self._config.departments
         self._go(

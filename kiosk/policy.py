@@ -83,6 +83,8 @@ STAFF_NOTES = {
     IdentityTrust.TYPED: "typed ID number, not verified: check the ID card",
 }
 """What staff must know about an identity the chip did not prove (English, for staff)."""
+BHXH_NUMBER_NOTE = "typed BHXH number, not verified: check the ID card"
+"""The note instead of :data:`STAFF_NOTES`' for a typed identity found by its BHXH number."""
 
 
 def problem_for_card_error(exc: BaseException) -> Problem:

@@ -144,6 +144,8 @@ class PatientView:
     age: int = field(repr=False)
     trust: IdentityTrust
     card_expired_on: date | None = field(default=None, repr=False)
+    bhxh_number: bool = False
+    """The number shown is the BHXH number the patient typed, not an ID number."""
     photo: bytes | None = field(default=None, repr=False)
 
 

@@ -158,6 +158,18 @@ def docs_screenshots(out: Path, echo: Callable[[str], None] = print) -> list[Pat
             kiosk.wait_until(lambda: flow.step is Step.ENTER_NUMBER, 5)
             save(kiosk, "33-enter-number-after-vssid")
             flow.cancel()
+            # The BHXH number typed: the HIS knows the first patient from their check-in.
+            registrations = hospital.his.state.registrations
+            kiosk.wait_until(lambda: any(r.card_number for r in registrations.values()), 10)
+            known = next(r for r in registrations.values() if r.card_number)
+            flow.enter_number()
+            for key in known.card_number[-10:]:
+                keypad.keys[key].click()
+            save(kiosk, "38-enter-number-bhxh")
+            keypad.ok.click()
+            kiosk.wait_until(lambda: flow.view.insurance not in (None, InsuranceState.PENDING), 20)
+            save(kiosk, "39-identity-bhxh-number")
+            flow.cancel()
             # BHYT expired: khám BHYT is not drawn as already chosen; a woman's questions.
             expired = patient("BHYT expired").seed
             hospital.scan(expired)

@@ -395,9 +395,8 @@ class IdentityScreen(Screen):
             self.clear()
             return
         verified = patient.trust is IdentityTrust.CHIP
-        self.title.setText(
-            ("✓ " if verified else "") + texts(f"identity.title.{patient.trust.value}")
-        )
+        title = "typed_bhxh" if patient.bhxh_number else patient.trust.value
+        self.title.setText(("✓ " if verified else "") + texts(f"identity.title.{title}"))
         self.title.setProperty("role", "verified" if verified else "title")
         self.title.setStyleSheet("font-size: 40px;" if verified else "")
         self.subtitle.setText(texts("identity.unverified"))
@@ -410,10 +409,11 @@ class IdentityScreen(Screen):
             "identity.sex": texts(f"sex.{patient.sex}") if patient.sex else "",
             "identity.id": patient.masked_id,
         }
+        captions = {"identity.birth": "identity.birth_year"} if year_only else {}
+        if patient.bhxh_number:
+            captions["identity.id"] = "identity.bhxh"
         for key, (caption, value) in self.fields.items():
-            caption.setText(
-                texts("identity.birth_year" if key == "identity.birth" and year_only else key)
-            )
+            caption.setText(texts(captions.get(key, key)))
             value.setText(values[key])
             caption.setVisible(bool(values[key]))
             value.setVisible(bool(values[key]))

@@ -167,7 +167,8 @@ def test_a_bhxh_number_typed_is_found_and_looked_up_by_it(rig: TypedRig) -> None
     assert (patient.full_name, patient.date_of_birth, patient.sex, patient.masked_id) == (
         "", "", "", "••••••5678",
     ), "the typed number masked; nothing the HIS said"  # fmt: skip
-    assert patient.trust is IdentityTrust.TYPED
+    assert patient.trust is IdentityTrust.TYPED and patient.bhxh_number
+    assert rig.flow.view.staff_note.startswith("typed BHXH number, not verified: check the ID card")
     [query] = rig.gateway.queries
     assert (query.card_or_id, query.full_name) == (HOA_BHXH, "Nguyễn Thị Hoa")
     assert rig.flow.view.insurance is InsuranceState.INSURED
@@ -189,6 +190,26 @@ def test_an_unknown_bhxh_number_offers_the_id_number(rig: TypedRig) -> None:
     assert rig.gateway.queries == []
     rig.flow.enter_number()
     assert rig.flow.step is Step.ENTER_NUMBER
+
+
+def test_window_names_a_typed_bhxh_number_as_such(qtbot: QtBot, rig: TypedRig) -> None:
+    """The screen shows the BHXH number the patient typed, titled and labelled as that, not
+    as an ID number (the ID number came from the HIS and stays off the screen)."""
+    window = KioskWindow(rig.flow, CONFIG, Voice(enabled=False))
+    qtbot.addWidget(window)
+    window.show()
+    rig.type_number(HOA_BHXH)
+    rig.runner.finish()
+    identity = window.screens[Step.IDENTITY]
+    assert isinstance(identity, IdentityScreen)
+    caption, value = identity.fields["identity.id"]
+    assert (identity.title.text(), caption.text(), value.text()) == (
+        "Mã số BHXH đã nhập", "Mã số BHXH", "••••••5678",
+    )  # fmt: skip
+    rig.flow.cancel()
+    rig.type_number(HOA_ID)
+    rig.runner.finish()
+    assert (identity.title.text(), caption.text()) == ("Số căn cước đã nhập", "Số căn cước")
 
 
 def test_window_typed_number_of_a_returning_patient(qtbot: QtBot, rig: TypedRig) -> None:
