@@ -253,9 +253,10 @@ def _ascii_rdns(der: bytes) -> list[list[tuple[str, str]]] | None:
             return None
         rdns: list[list[tuple[str, str]]] = []
         for rdn in tlv.decode_all(name.value):
-            attributes = tlv.decode_all(rdn.value) if rdn.tag == UniversalTag.SET else []
+            if rdn.tag != UniversalTag.SET:
+                return None
             pairs: list[tuple[str, str]] = []
-            for attribute in attributes:
+            for attribute in tlv.decode_all(rdn.value):
                 parts = tlv.decode_all(attribute.value)
                 if attribute.tag != UniversalTag.SEQUENCE or len(parts) != 2:
                     return None
